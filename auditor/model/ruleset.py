@@ -1,0 +1,445 @@
+"""The firewall as the kernel runs it: tables, chains, rules, typed matches and statements.
+
+One model for every front end (iptables-legacy, iptables-nft, nftables, ruleset files). Readers
+translate what they read into these types; anything they do not understand becomes an explicit
+:class:`UnknownMatch` or :class:`UnknownStatement` carrying its text, so the evaluator can say
+*indeterminate, because of this rule* instead of guessing.
+
+Value conventions (chosen so the evaluator can work on integers without parsing):
+
+* addresses are inclusive integer ranges ``(first, last)`` with an explicit IP version (4 or 6);
+* ports are inclusive ranges ``(lo, hi)``;
+* IP protocols are numbers (6 = tcp, 17 = udp, …; see :data:`PROTOCOL_NUMBERS`);
+* interface names may end in ``+`` (iptables) or ``*`` (nft) meaning "any name with this prefix".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal, Union
+
+Backend = Literal["iptables-legacy", "iptables-nft", "nftables", "file"]
+Syntax = Literal["iptables", "nft"]
+Range = tuple[int, int]
+
+PROTOCOL_NUMBERS: dict[str, int] = {
+    "icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "egp": 8, "udp": 17, "ipv6": 41, "ipv6-route": 43,
+    "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51, "icmpv6": 58, "ipv6-icmp": 58,
+    "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89, "vrrp": 112, "l2tp": 115, "sctp": 132,
+    "mh": 135, "udplite": 136,
+}
+PROTOCOL_NAMES: dict[int, str] = {
+    1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 8: "egp", 17: "udp", 41: "ipv6", 43: "ipv6-route",
+    44: "ipv6-frag", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah", 58: "ipv6-icmp", 59: "ipv6-nonxt",
+    60: "ipv6-opts", 89: "ospf", 112: "vrrp", 115: "l2tp", 132: "sctp", 135: "mh", 136: "udplite",
+}
+TCP, UDP = 6, 17
+
+# Where each hook sits on the inbound path; the evaluator walks them in this order.
+HOOKS = ("ingress", "prerouting", "input", "forward", "output", "postrouting")
+
+
+def protocol_number(name: str) -> int:
+    """``"tcp"`` → 6; numeric strings pass through. Raises ``ValueError`` for unknown names."""
+    name = name.lower()
+    if name.isdigit():
+        return int(name)
+    return PROTOCOL_NUMBERS[name]
+
+
+def protocol_name(number: int) -> str:
+    return PROTOCOL_NAMES.get(number, str(number))
+
+
+def address_range(text: str) -> tuple[int, Range]:
+    """Parse ``1.2.3.4``, ``198.18.0.0/15`` or ``a-b`` into (version, (first, last))."""
+    if "-" in text:
+        lo_s, hi_s = text.split("-", 1)
+        lo, hi = ipaddress.ip_address(lo_s.strip()), ipaddress.ip_address(hi_s.strip())
+        if lo.version != hi.version or int(lo) > int(hi):
+            raise ValueError(f"invalid address range {text!r}")
+        return lo.version, (int(lo), int(hi))
+    net = ipaddress.ip_network(text.strip(), strict=False)
+    return net.version, (int(net.network_address), int(net.broadcast_address))
+
+
+def format_address_range(version: int, r: Range) -> str:
+    """Render a range as ``addr``, ``net/len`` when it is one prefix, else ``first-last``."""
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    first, last = cls(r[0]), cls(r[1])
+    if first == last:
+        return str(first)
+    nets = list(ipaddress.summarize_address_range(first, last))
+    if len(nets) == 1:
+        return str(nets[0])
+    return f"{first}-{last}"
+
+
+def interface_matches(pattern: str, name: str) -> bool:
+    """iptables ``eth+`` / nft ``eth*`` are prefix wildcards; anything else is an exact name."""
+    if pattern.endswith("+") or pattern.endswith("*"):
+        return name.startswith(pattern[:-1])
+    return name == pattern
+
+
+# --------------------------------------------------------------------------------------------
+# Matches. Each has ``negated``; a match holds when its condition is true XOR negated.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProtocolMatch:
+    """Layer-4 protocol (``-p``, ``meta l4proto``, ``ip protocol``, implied by ``tcp dport``)."""
+
+    protocols: frozenset[int]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class PortMatch:
+    """Transport port: ``field`` is ``"sport"`` or ``"dport"``. Requires a protocol with ports."""
+
+    field: Literal["sport", "dport"]
+    ranges: tuple[Range, ...]
+    negated: bool = False
+    set_name: str | None = None  # named set / ipset the values came from, for display
+
+
+@dataclass(frozen=True)
+class AddressMatch:
+    """Source or destination address ranges of one IP version."""
+
+    field: Literal["saddr", "daddr"]
+    version: int
+    ranges: tuple[Range, ...]
+    negated: bool = False
+    set_name: str | None = None
+
+
+@dataclass(frozen=True)
+class InterfaceMatch:
+    """``-i``/``-o``, ``iifname``/``oifname`` (``iif``/``oif`` by index are read as names)."""
+
+    field: Literal["iif", "oif"]
+    names: tuple[str, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class ConntrackStateMatch:
+    """``-m conntrack --ctstate`` / ``-m state`` / ``ct state``.
+
+    States are lower-case: new, established, related, invalid, untracked, and the iptables
+    pseudo-states snat and dnat.
+    """
+
+    states: frozenset[str]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class ConntrackStatusMatch:
+    """``--ctstatus`` / ``ct status``: expected, seen_reply, assured, confirmed, snat, dnat."""
+
+    statuses: frozenset[str]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class ConntrackOriginalMatch:
+    """``--ctorigdst``/``--ctorigdstport``/``ct original ip daddr`` …: the pre-NAT tuple."""
+
+    field: Literal["saddr", "daddr", "sport", "dport"]
+    ranges: tuple[Range, ...]
+    version: int | None = None  # for address fields
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class AddrTypeMatch:
+    """``-m addrtype`` / ``fib daddr type``: LOCAL, UNICAST, BROADCAST, MULTICAST, …"""
+
+    field: Literal["saddr", "daddr"]
+    types: frozenset[str]  # upper case, as iptables prints them
+    negated: bool = False
+    limit_iface: Literal["in", "out"] | None = None
+
+
+@dataclass(frozen=True)
+class MarkMatch:
+    """Packet mark (``-m mark``, ``meta mark``) or connection mark (``-m connmark``, ``ct mark``).
+
+    Holds when ``(mark & mask) == value``.
+    """
+
+    kind: Literal["meta", "ct"]
+    value: int
+    mask: int = 0xFFFFFFFF
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class TcpFlagsMatch:
+    """``--tcp-flags MASK COMP`` / ``--syn`` / ``tcp flags & mask == comp``: (flags & mask) == comp."""
+
+    mask: int
+    comp: int
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IcmpTypeMatch:
+    """``--icmp-type`` / ``icmp type``: only ever true for ICMP packets."""
+
+    version: int
+    types: tuple[str, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class PacketTypeMatch:
+    """``-m pkttype`` / ``meta pkttype``: unicast, broadcast, multicast, host, other."""
+
+    types: frozenset[str]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class FamilyMatch:
+    """``meta nfproto ipv4`` in inet tables, or the implicit family of ``ip saddr`` there."""
+
+    version: int
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class SetElementMatch:
+    """Membership of a tuple of fields in a set: ipset ``--match-set S src,dst`` or an nft
+    concatenation ``ip saddr . tcp dport @S``.
+
+    ``fields`` name packet fields (saddr, daddr, sport, dport, l4proto, iif, oif). Each element
+    gives, per field, an inclusive range (numeric fields) or a name (interfaces). An element
+    whose port field carries a protocol (ipset ``tcp:80``) puts it in an ``l4proto`` field.
+    """
+
+    set_name: str
+    fields: tuple[str, ...]
+    elements: tuple[tuple[Union[Range, str], ...], ...]
+    version: int | None = None
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class NondeterministicMatch:
+    """Known matches whose outcome depends on history or chance (limit, recent, statistic,
+    hashlimit, connlimit, quota, numgen, time …): indeterminate by nature."""
+
+    kind: str
+    text: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class UnknownMatch:
+    """A match the model does not understand, kept verbatim. Never dropped, never guessed."""
+
+    text: str
+    negated: bool = False
+
+
+Match = Union[
+    ProtocolMatch, PortMatch, AddressMatch, InterfaceMatch, ConntrackStateMatch,
+    ConntrackStatusMatch, ConntrackOriginalMatch, AddrTypeMatch, MarkMatch, TcpFlagsMatch,
+    IcmpTypeMatch, PacketTypeMatch, FamilyMatch, SetElementMatch, NondeterministicMatch,
+    UnknownMatch,
+]
+
+# --------------------------------------------------------------------------------------------
+# Statements: verdicts end evaluation of the rule; effects run and evaluation continues.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """accept, drop, reject, return, continue, queue, jump CHAIN, goto CHAIN.
+
+    ``detail`` keeps the reject variant (``icmp-port-unreachable``, ``tcp-reset`` …) or the queue
+    number, for display; the evaluator reports every reject as ``reject``.
+    """
+
+    kind: Literal["accept", "drop", "reject", "return", "continue", "queue", "jump", "goto"]
+    chain: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class VerdictMap:
+    """``FIELD vmap { key : verdict, … }``: on a miss evaluation continues with the next rule."""
+
+    fields: tuple[str, ...]
+    entries: tuple[tuple[tuple[Union[Range, str], ...], Verdict], ...]
+    version: int | None = None
+    set_name: str | None = None
+
+
+@dataclass(frozen=True)
+class NatStatement:
+    """DNAT / REDIRECT (destination) or SNAT / MASQUERADE (source).
+
+    For DNAT ``address`` is the new destination (``None`` keeps it) and ``ports`` the new
+    destination port range (``None`` keeps it). REDIRECT sends to a local address of the
+    arrival interface, ``ports`` as given. Ranges with more than one address or port make the
+    outcome depend on the kernel's choice.
+    """
+
+    kind: Literal["dnat", "redirect", "snat", "masquerade"]
+    address: Range | None = None
+    version: int | None = None
+    ports: Range | None = None
+
+
+@dataclass(frozen=True)
+class MarkStatement:
+    """``-j MARK``/``meta mark set``/``ct mark set``: new = (old & ~clear) ^ xor."""
+
+    kind: Literal["meta", "ct"]
+    clear: int
+    xor: int
+
+
+@dataclass(frozen=True)
+class NotrackStatement:
+    """``-j CT --notrack`` / ``notrack``: the packet becomes UNTRACKED (no NAT)."""
+
+
+@dataclass(frozen=True)
+class EffectStatement:
+    """Statements with no effect on this packet's fate: log, counter, nflog, trace, audit,
+    connmark save/restore of unrelated bits … ``kind`` names it."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class UnknownStatement:
+    """A target or statement the model does not understand, kept verbatim."""
+
+    text: str
+
+
+Statement = Union[
+    Verdict, VerdictMap, NatStatement, MarkStatement, NotrackStatement, EffectStatement,
+    UnknownStatement,
+]
+
+# --------------------------------------------------------------------------------------------
+# Structure
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a rule came from, precisely enough to find it again and to print it."""
+
+    backend: Backend
+    family: str  # ip | ip6 | inet | netdev | bridge | arp
+    table: str
+    chain: str
+    position: int  # 1-based index in its chain
+    text: str  # the rule as iptables-save or nft prints it
+    syntax: Syntax = "iptables"
+    handle: int | None = None
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def table_label(self) -> str:
+        """``inet filter`` for nft tables, ``filter`` (with family) for xtables."""
+        return f"{self.family} {self.table}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    matches: tuple[Match, ...]
+    statements: tuple[Statement, ...]
+    origin: Origin
+    comment: str | None = None
+
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        """Texts of the parts of this rule the model could not type."""
+        out = [m.text for m in self.matches if isinstance(m, UnknownMatch)]
+        out += [s.text for s in self.statements if isinstance(s, UnknownStatement)]
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A chain. Base chains have a hook, a priority and (for filter chains) a policy."""
+
+    name: str
+    rules: tuple[Rule, ...] = ()
+    hook: str | None = None
+    priority: int | None = None
+    type: str | None = None  # filter | nat | route
+    policy: Literal["accept", "drop"] | None = None
+    device: str | None = None  # netdev / inet ingress chains
+    line: int | None = None
+
+    @property
+    def is_base(self) -> bool:
+        return self.hook is not None
+
+
+@dataclass(frozen=True)
+class NamedSet:
+    """A named set, nft map or ipset, for display; matches carry their resolved elements."""
+
+    name: str
+    kind: str  # nft type (``ipv4_addr``, ``ipv4_addr . inet_service``) or ipset type
+    elements: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    is_map: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    backend: Backend
+    family: str
+    name: str
+    chains: tuple[Chain, ...] = ()
+    sets: tuple[NamedSet, ...] = ()
+    source: str | None = None  # file path, for file-read tables
+
+    def chain(self, name: str) -> Chain | None:
+        for c in self.chains:
+            if c.name == name:
+                return c
+        return None
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """Everything read from one target or a set of files.
+
+    ``notes`` says what was not read and why (a backend that could not run, bridge tables the
+    evaluator does not model …) so reports never imply completeness they do not have.
+    """
+
+    tables: tuple[Table, ...] = ()
+    ipsets: tuple[NamedSet, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for t in self.tables for c in t.chains for r in c.rules)
+
+    def merged(self, other: "Ruleset") -> "Ruleset":
+        return Ruleset(
+            tables=self.tables + other.tables,
+            ipsets=self.ipsets + other.ipsets,
+            notes=self.notes + other.notes,
+            source=", ".join(s for s in (self.source, other.source) if s),
+        )

@@ -1,0 +1,183 @@
+"""Network namespaces and veth links that fwaudit creates itself, and takes down again.
+
+Used by the demo lab, the scanner's vantage points, and the tests. A :class:`Namespace` owns
+what it created (the namespace, the processes it started there); ``close()`` removes all of it
+and is safe to call twice. Every name starts with :data:`PREFIX` so leftovers of a killed run
+can be found (``fwaudit cleanup``) without touching anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from typing import Sequence
+
+from pyroute2 import IPRoute, netns
+
+from auditor.collect.target import NETNS_DIR
+from auditor.errors import EnvironmentProblem
+
+PREFIX = "fwa-"
+
+
+def _run(cmd: Sequence[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+
+
+class Namespace:
+    """A network namespace created (or adopted) by this process, with loopback up."""
+
+    def __init__(self, name: str, *, create: bool = True) -> None:
+        if not name.startswith(PREFIX):
+            raise ValueError(f"namespace names must start with {PREFIX!r}: {name!r}")
+        self.name = name
+        self.path = os.path.join(NETNS_DIR, name)
+        self._procs: list[subprocess.Popen] = []
+        self._closed = False
+        if create:
+            if os.geteuid() != 0:
+                raise EnvironmentProblem("creating network namespaces needs root (CAP_SYS_ADMIN)")
+            if os.path.exists(self.path):
+                remove_namespace(name)
+            netns.create(name)
+            self.link_up("lo")
+
+    # -- configuration (pyroute2, never creating a namespace by accident: flags=0) -----------
+    def iproute(self) -> IPRoute:
+        return IPRoute(netns=self.name, flags=0)
+
+    def link_up(self, ifname: str) -> None:
+        with self.iproute() as ipr:
+            ipr.link("set", index=self._index(ipr, ifname), state="up")
+
+    def add_address(self, ifname: str, cidr: str) -> None:
+        addr, _, plen = cidr.partition("/")
+        if not plen:
+            plen = "128" if ":" in addr else "32"
+        with self.iproute() as ipr:
+            ipr.addr("add", index=self._index(ipr, ifname), address=addr, prefixlen=int(plen))
+
+    def add_route(self, destination: str, *, gateway: str | None = None, dev: str | None = None) -> None:
+        with self.iproute() as ipr:
+            kw: dict = {"dst": destination}
+            if gateway:
+                kw["gateway"] = gateway
+            if dev:
+                kw["oif"] = self._index(ipr, dev)
+            ipr.route("add", **kw)
+
+    def sysctl(self, key: str, value: str) -> None:
+        self.exec(["sysctl", "-qw", f"{key}={value}"])
+
+    @staticmethod
+    def _index(ipr: IPRoute, ifname: str) -> int:
+        found = ipr.link_lookup(ifname=ifname)
+        if not found:
+            raise LookupError(f"no interface {ifname!r}")
+        return found[0]
+
+    # -- processes ------------------------------------------------------------------------
+    def command(self, cmd: Sequence[str]) -> list[str]:
+        """``cmd`` prefixed to run inside this namespace (nsenter keeps the host's /sys)."""
+        return ["nsenter", f"--net={self.path}", "--", *cmd]
+
+    def exec(self, cmd: Sequence[str], *, check: bool = True, input: str | None = None,
+             timeout: float | None = 60) -> subprocess.CompletedProcess:
+        res = _run(self.command(cmd), input=input, timeout=timeout)
+        if check and res.returncode != 0:
+            raise RuntimeError(
+                f"in {self.name}: {' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}"
+            )
+        return res
+
+    def spawn(self, cmd: Sequence[str], **kw) -> subprocess.Popen:
+        """Start a long-running process in the namespace; ``close()`` stops it."""
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        proc = subprocess.Popen(self.command(cmd), start_new_session=True, **kw)
+        self._procs.append(proc)
+        return proc
+
+    # -- teardown --------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for proc in self._procs:
+            _stop(proc)
+        remove_namespace(self.name)
+
+    def __enter__(self) -> "Namespace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
+def namespace_pids(name: str) -> list[int]:
+    res = _run(["ip", "netns", "pids", name])
+    return [int(p) for p in res.stdout.split()]
+
+
+def remove_namespace(name: str) -> None:
+    """Kill whatever still runs in the namespace, then delete it (its veths go with it)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = namespace_pids(name)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 2
+        while namespace_pids(name) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if os.path.exists(os.path.join(NETNS_DIR, name)):
+        netns.remove(name)
+
+
+def connect(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
+    """Create a veth pair with one end in each namespace, both ends up."""
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=a_if, kind="veth", peer={"ifname": b_if, "net_ns_fd": b.name})
+        idx = ipr.link_lookup(ifname=a_if)[0]
+        ipr.link("set", index=idx, net_ns_fd=a.name)
+    a.link_up(a_if)
+    b.link_up(b_if)
+
+
+def add_bridge(ns: Namespace, name: str, ports: Sequence[str] = ()) -> None:
+    """Create a bridge in ``ns`` and enslave ``ports`` (interfaces already in ``ns``)."""
+    with ns.iproute() as ipr:
+        ipr.link("add", ifname=name, kind="bridge")
+        br = ipr.link_lookup(ifname=name)[0]
+        for port in ports:
+            ipr.link("set", index=ipr.link_lookup(ifname=port)[0], master=br)
+        ipr.link("set", index=br, state="up")
+
+
+def leftover_namespaces(prefix: str = PREFIX) -> list[str]:
+    if not os.path.isdir(NETNS_DIR):
+        return []
+    return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
