@@ -1,0 +1,282 @@
+"""Evaluator semantics on hand-built models (no root; the kernel oracle tests live in
+tests/engine/test_oracle.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
+from auditor.model.host import HostContext, Interface, Route
+from auditor.model.ruleset import (
+    AddressMatch,
+    AddrTypeMatch,
+    Chain,
+    ConntrackStateMatch,
+    EffectStatement,
+    InterfaceMatch,
+    MarkMatch,
+    MarkStatement,
+    NatStatement,
+    NondeterministicMatch,
+    NotrackStatement,
+    Origin,
+    PortMatch,
+    ProtocolMatch,
+    Rule,
+    Ruleset,
+    SetElementMatch,
+    Table,
+    UnknownMatch,
+    Verdict,
+    VerdictMap,
+)
+
+DEST = "198.18.0.1"
+HOST = HostContext(
+    interfaces=(
+        Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
+        Interface("eth0", (ipaddress.ip_interface("198.18.0.1/24"),)),
+        Interface("br0", (ipaddress.ip_interface("198.19.5.1/24"),)),
+    ),
+    routes=(
+        Route(ipaddress.ip_network("198.18.0.0/24"), "eth0"),
+        Route(ipaddress.ip_network("198.19.5.0/24"), "br0"),
+    ),
+    forwarding_v4=True,
+    forwarding_v6=False,
+)
+_counter = iter(range(1, 10**6))
+
+
+def ip(a: str) -> int:
+    return int(ipaddress.ip_address(a))
+
+
+def net(n: str) -> tuple[int, int]:
+    x = ipaddress.ip_network(n)
+    return int(x.network_address), int(x.broadcast_address)
+
+
+def rule(chain: str, *parts, text: str | None = None, table: str = "filter", backend="iptables-legacy"):
+    matches = tuple(p for p in parts if not _is_statement(p))
+    statements = tuple(p for p in parts if _is_statement(p))
+    n = next(_counter)
+    return Rule(matches, statements, Origin(backend, "ip", table, chain, n, text or f"rule {n}"))
+
+
+def _is_statement(p) -> bool:
+    return isinstance(p, (Verdict, VerdictMap, NatStatement, MarkStatement, NotrackStatement, EffectStatement))
+
+
+def tcp(*ports):
+    return (ProtocolMatch(frozenset({6})), PortMatch("dport", tuple((p, p) if isinstance(p, int) else p for p in ports)))
+
+
+ACCEPT, DROP, REJECT, RETURN = Verdict("accept"), Verdict("drop"), Verdict("reject"), Verdict("return")
+
+
+def ipt(name="filter", *chains, family="ip"):
+    return Table("iptables-legacy", family, name, tuple(chains))
+
+
+def nft(name, *chains, family="inet"):
+    return Table("nftables", family, name, tuple(chains))
+
+
+def base(name, hook, prio, policy, *rules, type_=None):
+    return Chain(name, tuple(rules), hook=hook, priority=prio, policy=policy, type=type_)
+
+
+def verdicts(tables, *, sources=("198.18.0.0/24",), iif="eth0", host=HOST, protocols=("tcp",), dest=DEST):
+    exp = evaluate_exposure(Ruleset(tuple(tables)), host, ExposureQuery(iif, dest, sources, protocols))
+    return exp
+
+
+def at(exp, port, source=None, protocol="tcp"):
+    hits = [
+        e for e in exp.entries
+        if e.protocol == protocol and e.ports[0] <= port <= e.ports[1]
+        and (source is None or ipaddress.ip_address(source) in ipaddress.ip_network(e.source))
+    ]
+    assert len(hits) == 1, hits
+    return hits[0]
+
+
+def test_no_rules_accepts_everything_and_covers_all_ports_once():
+    exp = verdicts([], protocols=("tcp", "udp"))
+    assert [(e.protocol, e.ports, e.verdict) for e in exp.entries] == [
+        ("tcp", (1, 65535), "accept"), ("udp", (1, 65535), "accept")]
+
+
+def test_policy_drop_with_explicit_accept_names_rules():
+    r = rule("INPUT", *tcp(22), ACCEPT, text="-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))])
+    assert at(exp, 22).verdict == "accept"
+    assert at(exp, 22).decided_by[0].text.endswith("--dport 22 -j ACCEPT")
+    assert at(exp, 21).verdict == "drop" and at(exp, 21).decided_by[0].text == ":INPUT DROP"
+    assert at(exp, 65535).verdict == "drop"
+
+
+def test_goto_then_return_returns_to_the_caller_of_the_jumping_chain():
+    # INPUT -> jump A; A -> goto B; B returns => back in INPUT after the jump (not in A)
+    a = Chain("A", (rule("A", Verdict("goto", "B")), rule("A", ACCEPT)))
+    b = Chain("B", (rule("B", *tcp(80), RETURN), rule("B", ACCEPT)))
+    inp = base("INPUT", "input", 0, "drop", rule("INPUT", Verdict("jump", "A")))
+    exp = verdicts([ipt("filter", inp, a, b)])
+    assert at(exp, 80).verdict == "drop"  # returned past A's accept, fell to policy
+    assert at(exp, 81).verdict == "accept"
+
+
+def test_accept_in_one_nft_table_then_drop_in_another_drops():
+    t1 = nft("a", base("in", "input", -10, "accept", rule("in", *tcp(22), ACCEPT, backend="nftables")))
+    t2 = nft("b", base("in", "input", 0, "drop", rule("in", *tcp(80), ACCEPT, backend="nftables")))
+    exp = verdicts([t2, t1])
+    assert at(exp, 22).verdict == "drop"
+    assert at(exp, 80).verdict == "accept"
+    assert [o.table for o in at(exp, 80).decided_by] == ["filter", "filter"] or len(at(exp, 80).decided_by) == 2
+
+
+def test_source_prefix_negation_and_interface_wildcards():
+    r = rule("INPUT", AddressMatch("saddr", 4, (net("198.18.0.0/25"),), negated=True),
+             InterfaceMatch("iif", ("eth+",)), *tcp(22), ACCEPT)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))])
+    assert at(exp, 22, "198.18.0.200").verdict == "accept"
+    assert at(exp, 22, "198.18.0.5").verdict == "drop"
+    other_iface = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], iif="wlan0")
+    assert at(other_iface, 22, "198.18.0.200").verdict == "drop"
+
+
+def test_negated_interface():
+    r = rule("INPUT", InterfaceMatch("iif", ("lo",), negated=True), *tcp(1, (65535, 65535)), REJECT)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "accept", r))])
+    assert at(exp, 1).verdict == "reject" and at(exp, 65535).verdict == "reject"
+    assert at(exp, 2).verdict == "accept"
+
+
+def test_ct_state_established_rule_does_not_match_new_connection():
+    r1 = rule("INPUT", ConntrackStateMatch(frozenset({"established", "related"})), ACCEPT)
+    r2 = rule("INPUT", ConntrackStateMatch(frozenset({"invalid"})), DROP)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r1, r2, rule("INPUT", *tcp(443), ACCEPT)))])
+    assert at(exp, 22).verdict == "drop" and at(exp, 443).verdict == "accept"
+
+
+def test_ct_state_before_conntrack_is_invalid_and_notrack_makes_untracked():
+    raw = nft("raw", base("pre", "prerouting", -300, "accept",
+                          rule("pre", ConntrackStateMatch(frozenset({"invalid"})), *tcp(9), DROP),
+                          rule("pre", *tcp(10), NotrackStatement())))
+    flt = nft("f", base("in", "input", 0, "drop",
+                        rule("in", ConntrackStateMatch(frozenset({"untracked"})), ACCEPT),
+                        rule("in", ConntrackStateMatch(frozenset({"new"})), *tcp(11), ACCEPT)))
+    exp = verdicts([raw, flt])
+    assert at(exp, 9).verdict == "drop"
+    assert at(exp, 10).verdict == "accept"
+    assert at(exp, 11).verdict == "accept"
+    assert at(exp, 12).verdict == "drop"
+
+
+def test_dnat_to_local_port_is_evaluated_with_translated_port():
+    nat = ipt("nat", base("PREROUTING", "prerouting", -100, "accept",
+                          rule("PREROUTING", *tcp(80), NatStatement("redirect", ports=(8080, 8080)), table="nat")))
+    flt = ipt("filter", base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(8080), ACCEPT)))
+    exp = verdicts([nat, flt])
+    e = at(exp, 80)
+    assert e.verdict == "accept" and e.translated_to == ("198.18.0.1", 8080)
+    assert at(exp, 8080).verdict == "accept" and at(exp, 8080).translated_to is None
+    assert at(exp, 81).verdict == "drop"
+
+
+def test_dnat_to_container_bypasses_input_and_takes_forward_path():
+    nat = ipt("nat", base("PREROUTING", "prerouting", -100, "accept",
+                          rule("PREROUTING", AddrTypeMatch("daddr", frozenset({"LOCAL"})), Verdict("jump", "DOCKER"), table="nat")),
+              Chain("DOCKER", (rule("DOCKER", InterfaceMatch("iif", ("br0",)), RETURN, table="nat"),
+                               rule("DOCKER", *tcp(8080), NatStatement("dnat", net("198.19.5.2/32"), 4, (80, 80)), table="nat"))))
+    flt = ipt("filter",
+              base("INPUT", "input", 0, "drop"),
+              base("FORWARD", "forward", 0, "drop",
+                   rule("FORWARD", AddressMatch("daddr", 4, (net("198.19.5.2/32"),)),
+                        InterfaceMatch("oif", ("br0",)), *tcp(80), ACCEPT)))
+    exp = verdicts([nat, flt])
+    e = at(exp, 8080)
+    assert (e.verdict, e.path, e.translated_to) == ("accept", "forward", ("198.19.5.2", 80))
+    assert at(exp, 80).verdict == "drop" and at(exp, 80).path == "input"
+    no_fwd = verdicts([nat, flt], host=HostContext(HOST.interfaces, HOST.routes, forwarding_v4=False))
+    assert at(no_fwd, 8080).verdict == "drop"
+
+
+def test_first_dnat_wins_and_nat_chains_run_at_the_nat_slot():
+    # a nat chain declared at priority -190 still runs after a filter chain at -150
+    early_nat = nft("n1", base("pre", "prerouting", -190, "accept",
+                               rule("pre", *tcp(80), NatStatement("redirect", ports=(81, 81))), type_="nat"))
+    late_nat = nft("n2", base("pre", "prerouting", -90, "accept",
+                              rule("pre", *tcp(80), NatStatement("redirect", ports=(82, 82))), type_="nat"))
+    mangle = nft("m", base("pre", "prerouting", -150, "accept",
+                           rule("pre", *tcp(81), DROP)))
+    flt = nft("f", base("in", "input", 0, "drop", rule("in", *tcp(81), ACCEPT)))
+    exp = verdicts([late_nat, early_nat, mangle, flt])
+    assert at(exp, 80).verdict == "accept" and at(exp, 80).translated_to == ("198.18.0.1", 81)
+    assert at(exp, 81).verdict == "drop"  # the filter-type chain at -150 sees original port 81
+
+
+def test_unknown_match_is_indeterminate_naming_the_rule_but_log_continues():
+    r_log = rule("INPUT", UnknownMatch("-m weird"), EffectStatement("log"))
+    r_unknown = rule("INPUT", *tcp(25), UnknownMatch("-m foo --bar"), ACCEPT, text="-A INPUT -p tcp --dport 25 -m foo --bar -j ACCEPT")
+    r_limit = rule("INPUT", *tcp(26), NondeterministicMatch("limit", "-m limit --limit 1/s"), ACCEPT)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r_log, r_unknown, r_limit))])
+    e = at(exp, 25)
+    assert e.verdict == "indeterminate" and e.decided_by[0].text.endswith("-m foo --bar -j ACCEPT")
+    assert "-m foo --bar" in e.reason
+    assert at(exp, 26).verdict == "indeterminate" and "limit" in at(exp, 26).reason
+    assert at(exp, 24).verdict == "drop" and at(exp, 27).verdict == "drop"
+
+
+def test_source_port_condition_is_indeterminate_unless_it_covers_all_ports():
+    r = rule("INPUT", ProtocolMatch(frozenset({6})), PortMatch("sport", ((1024, 65535),)), ACCEPT)
+    r_all = rule("INPUT", ProtocolMatch(frozenset({6})), PortMatch("sport", ((0, 65535),)), *tcp(5), REJECT)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r_all, r))])
+    assert at(exp, 5).verdict == "reject"
+    assert at(exp, 6).verdict == "indeterminate" and "source port" in at(exp, 6).reason
+
+
+def test_sets_of_address_port_pairs():
+    s = SetElementMatch("allow", ("saddr", "dport"), ((net("198.18.0.10/32"), (22, 22)), (net("198.18.0.0/28"), (80, 80))), 4)
+    exp = verdicts([nft("f", base("in", "input", 0, "drop", rule("in", ProtocolMatch(frozenset({6})), s, ACCEPT)))])
+    assert at(exp, 22, "198.18.0.10").verdict == "accept"
+    assert at(exp, 22, "198.18.0.11").verdict == "drop"
+    assert at(exp, 80, "198.18.0.15").verdict == "accept"
+    assert at(exp, 80, "198.18.0.16").verdict == "drop"
+
+
+def test_verdict_map_miss_continues():
+    vm = VerdictMap(("dport",), ((((22, 22),), ACCEPT), (((80, 80),), DROP)))
+    exp = verdicts([nft("f", base("in", "input", 0, "accept",
+                                  rule("in", ProtocolMatch(frozenset({6})), vm),
+                                  rule("in", *tcp(80, 81), REJECT)))])
+    assert at(exp, 22).verdict == "accept"
+    assert at(exp, 80).verdict == "drop"
+    assert at(exp, 81).verdict == "reject"
+    assert at(exp, 82).verdict == "accept"
+
+
+def test_marks_set_in_mangle_are_seen_in_filter():
+    mangle = ipt("mangle", base("PREROUTING", "prerouting", -150, "accept",
+                                rule("PREROUTING", *tcp(3000), MarkStatement("meta", 0xFFFFFFFF, 0x10), table="mangle")))
+    flt = ipt("filter", base("INPUT", "input", 0, "drop", rule("INPUT", MarkMatch("meta", 0x10, 0xFF), ACCEPT)))
+    exp = verdicts([mangle, flt])
+    assert at(exp, 3000).verdict == "accept" and at(exp, 3001).verdict == "drop"
+
+
+def test_udp_is_evaluated_separately_and_ipv6_needs_v6_tables():
+    r = rule("INPUT", ProtocolMatch(frozenset({17})), PortMatch("dport", ((53, 53),)), ACCEPT)
+    exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], protocols=("tcp", "udp"))
+    assert at(exp, 53, protocol="udp").verdict == "accept" and at(exp, 53).verdict == "drop"
+    v6 = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], sources=("2001:db8::/64",), dest="2001:db8::1")
+    assert at(v6, 53).verdict == "accept"  # no ip6 table: nothing filters IPv6
+
+
+def test_source_in_other_family_is_an_input_error():
+    from auditor.errors import InputError
+
+    with pytest.raises(InputError):
+        verdicts([], sources=("2001:db8::/64",))
