@@ -158,11 +158,13 @@ def remove_namespace(name: str) -> None:
 
 
 def connect(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
-    """Create a veth pair with one end in each namespace, both ends up."""
-    with IPRoute() as ipr:
+    """Create a veth pair with one end in each namespace, both ends up.
+
+    The pair is created inside ``a`` (never in the root namespace), so names such as ``eth0``
+    cannot collide with the host's interfaces.
+    """
+    with a.iproute() as ipr:
         ipr.link("add", ifname=a_if, kind="veth", peer={"ifname": b_if, "net_ns_fd": b.name})
-        idx = ipr.link_lookup(ifname=a_if)[0]
-        ipr.link("set", index=idx, net_ns_fd=a.name)
     a.link_up(a_if)
     b.link_up(b_if)
 

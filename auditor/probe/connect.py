@@ -1,0 +1,99 @@
+"""Unprivileged probes: TCP connect and UDP request/response, many at once.
+
+Runs in the caller's network namespace (the vantage point). Each probe binds the requested
+source address, so one namespace holding several addresses can speak for several sources.
+Outcomes are what the kernel of the target answered:
+
+* ``open``    — TCP handshake completed / a UDP reply came back;
+* ``refused`` — an error came back: TCP RST or an ICMP unreachable/prohibited;
+* ``silent``  — nothing within the timeout (dropped, or UDP with no reply).
+
+The caller is responsible for the ICMP rate limit of the target (the kernel paces ICMP errors
+per peer); see the scanner for pacing.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import time
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+Outcome = Literal["open", "refused", "silent"]
+UDP_PAYLOAD = b"fwaudit-probe\n"
+_REFUSED = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM,
+            errno.ECONNRESET, errno.EHOSTDOWN, errno.ENOPROTOOPT}
+
+
+@dataclass(frozen=True)
+class Point:
+    source: str
+    destination: str
+    protocol: Literal["tcp", "udp"]
+    port: int
+
+
+def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD) -> dict[Point, Outcome]:
+    """Probe all points concurrently; every point gets an outcome."""
+    pending: dict[int, tuple[Point, socket.socket]] = {}
+    result: dict[Point, Outcome] = {}
+    poller = select.epoll()
+    try:
+        for p in points:
+            family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
+            kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
+            s = socket.socket(family, kind)
+            s.setblocking(False)
+            if p.protocol == "tcp":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.bind((p.source, 0))
+            try:
+                if p.protocol == "tcp":
+                    rc = s.connect_ex((p.destination, p.port))
+                    if rc not in (0, errno.EINPROGRESS):
+                        result[p] = "refused" if rc in _REFUSED else "silent"
+                        s.close()
+                        continue
+                    poller.register(s.fileno(), select.EPOLLOUT | select.EPOLLERR)
+                else:
+                    s.connect((p.destination, p.port))
+                    s.send(payload)
+                    poller.register(s.fileno(), select.EPOLLIN | select.EPOLLERR)
+            except OSError as e:
+                result[p] = "refused" if e.errno in _REFUSED else "silent"
+                s.close()
+                continue
+            pending[s.fileno()] = (p, s)
+        deadline = time.monotonic() + timeout
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for fd, _ in poller.poll(left):
+                p, s = pending.pop(fd)
+                poller.unregister(fd)
+                result[p] = _outcome(p, s)
+                s.close()
+        for p, s in pending.values():
+            result[p] = "silent"
+            s.close()
+    finally:
+        poller.close()
+    return result
+
+
+def _outcome(p: Point, s: socket.socket) -> Outcome:
+    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if p.protocol == "tcp":
+        if err == 0:
+            return "open"
+        return "refused" if err in _REFUSED else "silent"
+    if err:
+        return "refused" if err in _REFUSED else "silent"
+    try:
+        s.recv(2048)
+        return "open"
+    except OSError as e:
+        return "refused" if e.errno in _REFUSED else "silent"
