@@ -29,6 +29,11 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Validate or draft policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+lab_app = typer.Typer(
+    help="The built-in demo lab: a misconfigured host in network namespaces (198.18.0.0/15).",
+    no_args_is_help=True,
+)
+app.add_typer(lab_app, name="lab")
 
 
 class OutputFormat(str, Enum):
@@ -177,6 +182,33 @@ def policy_check(
         f"{file}: valid policy {pol.name!r}: {len(pol.zones)} zone(s), "
         f"{len(pol.services)} service(s), default {pol.default}"
     )
+
+
+@lab_app.command("up")
+def lab_up() -> None:
+    """Build the demo lab (replacing an existing one). Needs root."""
+    from auditor.collect.target import require_root
+    from auditor.probe.lab import lab_up as up
+
+    require_root("building the demo lab")
+    info = up()
+    _emit(
+        f"lab up: host namespace {info.host} (lan0 198.18.0.2/24, wan0 198.19.0.2/24), "
+        f"clients {', '.join(info.namespaces[1:])}\n"
+        f"audit it: fwaudit audit --policy policies/demo.yaml --target netns:{info.host}\n"
+        "remove it: fwaudit lab down"
+    )
+
+
+@lab_app.command("down")
+def lab_down() -> None:
+    """Remove the demo lab and anything an interrupted run left behind."""
+    from auditor.collect.target import require_root
+    from auditor.probe.lab import lab_down as down
+
+    require_root("removing the demo lab")
+    gone = down()
+    _emit(f"lab down: removed {', '.join(gone)}" if gone else "lab down: nothing to remove")
 
 
 def main() -> None:
