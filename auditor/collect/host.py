@@ -70,12 +70,21 @@ def _sysctl(path: str) -> bool | None:
 
 
 def offline_host(interfaces: dict[str, list[str]], *, forwarding: bool | None = None) -> HostContext:
-    """A host described by the user (``--interface NAME=ADDR/LEN``) for offline evaluation."""
+    """A host described by the user (``--interface NAME=ADDR/LEN``) for offline evaluation.
+
+    Connected routes follow from the declared prefixes, as the kernel would add them.
+    """
+    ifaces = tuple(
+        Interface(name=n, addresses=tuple(ipaddress.ip_interface(a) for a in addrs))
+        for n, addrs in interfaces.items()
+    )
+    routes = tuple(
+        Route(destination=a.network, device=i.name)
+        for i in ifaces for a in i.addresses if a.network.num_addresses > 1
+    )
     return HostContext(
-        interfaces=tuple(
-            Interface(name=n, addresses=tuple(ipaddress.ip_interface(a) for a in addrs))
-            for n, addrs in interfaces.items()
-        ),
+        interfaces=ifaces,
+        routes=routes,
         forwarding_v4=forwarding,
         forwarding_v6=forwarding,
         complete=False,

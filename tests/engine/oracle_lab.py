@@ -1,7 +1,9 @@
 """A target namespace with real listeners and a client namespace to probe it from.
 
-target (T): eth0 198.18.1.1/24, eth1 198.18.2.1/24, TCP and UDP listeners on LISTEN_PORTS
+target (T): eth0 198.18.1.1/24, eth1 198.18.2.1/24, eth2 198.18.3.1/24 (forwarding on),
+            TCP and UDP listeners on LISTEN_PORTS
 client (C): c0 198.18.1.10/.11/.200 (→ T eth0), c1 198.18.2.10 (→ T eth1)
+backend (B): 198.18.3.2 behind T eth2 (a "container" to DNAT to), same listeners
 
 Rulesets are loaded into T with the real tools, probed from C, and the evaluator's verdicts
 (read live from T, and offline from the same files) are compared with what the kernel did.
@@ -33,12 +35,17 @@ EMPTY_LEGACY = (
 
 
 class OracleLab:
-    def __init__(self, target: Namespace, client: Namespace) -> None:
-        self.t, self.c = target, client
+    def __init__(self, target: Namespace, client: Namespace, backend: Namespace) -> None:
+        self.t, self.c, self.b = target, client, backend
         connect(target, "eth0", client, "c0")
         connect(target, "eth1", client, "c1")
+        connect(target, "eth2", backend, "eth0")
         target.add_address("eth0", "198.18.1.1/24")
         target.add_address("eth1", "198.18.2.1/24")
+        target.add_address("eth2", "198.18.3.1/24")
+        target.sysctl("net.ipv4.ip_forward", "1")
+        backend.add_address("eth0", "198.18.3.2/24")
+        backend.add_route("0.0.0.0/0", gateway="198.18.3.1")
         for a in SOURCES["eth0"]:
             client.add_address("c0", f"{a}/24")
         client.add_address("c1", "198.18.2.10/24")
@@ -48,11 +55,12 @@ class OracleLab:
         target.exec(["sysctl", "-qw", "net.ipv4.icmp_msgs_per_sec=100000"], check=False)
         target.exec(["sysctl", "-qw", "net.ipv4.icmp_msgs_burst=100000"], check=False)
         ports = ",".join(str(p) for p in LISTEN_PORTS)
-        proc = target.spawn(
-            [sys.executable, "-m", "auditor.probe.servers", "--tcp", ports, "--udp", ports],
-            stdout=subprocess.PIPE, text=True,
-        )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for ns in (target, backend):
+            proc = ns.spawn(
+                [sys.executable, "-m", "auditor.probe.servers", "--tcp", ports, "--udp", ports],
+                stdout=subprocess.PIPE, text=True,
+            )
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         self.legacy_used = False
 
     # -- loading ------------------------------------------------------------------------------
@@ -95,7 +103,10 @@ class OracleLab:
         from auditor.collect.ruleset import read_ruleset_files
 
         rules = read_ruleset_files([str(f) for f in files])
-        host = offline_host({"eth0": ["198.18.1.1/24"], "eth1": ["198.18.2.1/24"]})
+        host = offline_host(
+            {"eth0": ["198.18.1.1/24"], "eth1": ["198.18.2.1/24"], "eth2": ["198.18.3.1/24"]},
+            forwarding=True,
+        )
         return rules, host
 
 

@@ -15,24 +15,11 @@ import random
 import pytest
 
 from tests.engine import rulegen
-from tests.engine.oracle_lab import OracleLab, disagreements, predicted
+from tests.engine.oracle_lab import disagreements, predicted
 
 pytestmark = [pytest.mark.root, pytest.mark.oracle]
 
 BACKENDS = ("iptables-legacy", "iptables-nft", "nftables", "mixed", "nft-two-tables")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    from tests.conftest import unique_name
-    from auditor.probe.namespaces import Namespace
-
-    t, c = Namespace(unique_name("T")), Namespace(unique_name("C"))
-    try:
-        yield OracleLab(t, c)
-    finally:
-        t.close()
-        c.close()
 
 
 def _files(tmp_path, backend: str, rng: random.Random) -> tuple[list[tuple[str, str]], list]:
