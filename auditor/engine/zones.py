@@ -1,0 +1,60 @@
+"""Which source addresses belong to which zone, and the firewall view per zone.
+
+A source address belongs to the most specific zone that contains it (longest prefix), so a
+policy can say ``internet: 0.0.0.0/0`` and ``lan: 198.18.0.0/24`` and mean "the internet is
+everything that is not the LAN". The firewall view is evaluated for every zone on every
+non-loopback address of the target, each arriving on the interface that holds it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from auditor.engine import intervals as iv
+from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
+from auditor.model.host import HostContext
+from auditor.model.policy import Policy
+from auditor.model.result import ZoneExposure
+from auditor.model.ruleset import Ruleset
+
+
+def effective_zone_sources(policy: Policy, version: int) -> dict[str, list[str]]:
+    """Per zone, the prefixes of ``version`` it owns after more specific zones took theirs."""
+    claims: list[tuple[int, str, tuple[int, int]]] = []
+    for z in policy.zones:
+        for n in z.networks:
+            if n.version == version:
+                claims.append((n.prefixlen, z.name, (int(n.network_address), int(n.broadcast_address))))
+    claims.sort(key=lambda c: -c[0])
+    taken: iv.IntervalSet = ()
+    owned: dict[str, iv.IntervalSet] = {}
+    for _, name, rng in claims:
+        mine = iv.subtract(((rng[0], rng[1]),), taken)
+        owned[name] = iv.union(owned.get(name, ()), mine)
+        taken = iv.union(taken, ((rng[0], rng[1]),))
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    out: dict[str, list[str]] = {}
+    for name, ranges in owned.items():
+        nets = [n for lo, hi in ranges for n in ipaddress.summarize_address_range(cls(lo), cls(hi))]
+        if nets:
+            out[name] = [str(n) for n in nets]
+    return out
+
+
+def zone_exposures(ruleset: Ruleset, host: HostContext, policy: Policy, *, target: str) -> tuple[ZoneExposure, ...]:
+    """Evaluate every zone on every non-loopback address of the host (IPv4 and IPv6)."""
+    out: list[ZoneExposure] = []
+    for version in (4, 6):
+        zones = effective_zone_sources(policy, version)
+        if not zones:
+            continue
+        for iface in host.interfaces:
+            if iface.name == "lo":
+                continue
+            for addr in iface.addresses:
+                if addr.version != version or addr.ip.is_loopback or addr.ip.is_link_local:
+                    continue
+                for zone, sources in zones.items():
+                    q = ExposureQuery(iface.name, str(addr.ip), tuple(sources))
+                    out.append(ZoneExposure(zone, evaluate_exposure(ruleset, host, q, target=target)))
+    return tuple(out)
