@@ -1,0 +1,40 @@
+"""JUnit XML: one testcase per policy expectation / CIS check that passed, and one failing
+testcase per finding (its id as the name, the evidence in the failure body).
+
+The shape is the one Jenkins, GitLab and GitHub test reporters accept (``testsuites`` →
+``testsuite`` → ``testcase`` with optional ``failure``), checked against the schema in
+``tests/report/junit.xsd``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+
+from auditor.model.result import AuditResult
+
+
+def render_junit(result: AuditResult) -> str:
+    passed = [(check, subject) for check, subject, ok in result.checks if ok]
+    suites = ET.Element("testsuites", name="fwaudit", tests=str(len(passed) + len(result.findings)),
+                        failures=str(len(result.findings)), errors="0", time=f"{result.duration:.3f}")
+    suite = ET.SubElement(
+        suites, "testsuite", name=f"fwaudit {result.target} ({result.policy.name})",
+        tests=str(len(passed) + len(result.findings)), failures=str(len(result.findings)),
+        errors="0", skipped="0", time=f"{result.duration:.3f}",
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(result.started_at)),
+        hostname=result.target,
+    )
+    for check, subject in passed:
+        ET.SubElement(suite, "testcase", classname=f"fwaudit.{check}", name=subject, time="0")
+    for f in result.findings:
+        case = ET.SubElement(suite, "testcase", classname=f"fwaudit.{f.check}", name=f.id, time="0")
+        fail = ET.SubElement(case, "failure", message=f"[{f.severity}] {f.title}: {f.message}", type=f.check)
+        body = {"severity": str(f.severity), "fix": f.fix, "evidence": f.evidence}
+        fail.text = json.dumps(body, indent=2, default=str)
+    if result.notes:
+        out = ET.SubElement(suite, "system-out")
+        out.text = "\n".join(result.notes)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

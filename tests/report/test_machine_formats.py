@@ -1,0 +1,80 @@
+"""JUnit, SARIF and Prometheus renderings of one constructed audit result, validated against
+their schemas / parsers."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from lxml import etree
+from prometheus_client.parser import text_string_to_metric_families
+
+from auditor.model.exposure import Exposure, ExposureEntry
+from auditor.model.finding import Finding, Severity
+from auditor.model.listener import Listener, Process
+from auditor.model.policy import Policy, Service, Zone
+from auditor.model.result import AuditResult, ZoneExposure
+from auditor.model.ruleset import Origin
+from auditor.report.junit import render_junit
+from auditor.report.prometheus import render_prometheus
+from auditor.report.sarif import render_sarif
+
+HERE = Path(__file__).parent
+RULE = Origin("file", "inet", "filter", "input", 4, "tcp dport 5432 accept", "nft", file="fw.nft", line=9)
+
+
+@pytest.fixture
+def result() -> AuditResult:
+    pol = Policy("policies/demo.yaml", "demo", (Zone("lan", (ipaddress.ip_network("198.18.0.0/24"),)),),
+                 (Service("ssh", "tcp", (22, 22), ("lan",), line=12),))
+    findings = (
+        Finding("FWA101:lan:tcp/5432", "FWA101", "undeclared exposure", Severity.HIGH,
+                "tcp/5432 reachable from lan <&>", {"rules": [{"text": RULE.text}]}, "drop it", "lan",
+                "tcp", (5432, 5432), ("fw.nft", 9)),
+        Finding("FWA002:tcp/443", "FWA002", "expected service not listening", Severity.MEDIUM,
+                "https is not listening", {"policy_line": 14}),
+    )
+    exp = Exposure("netns:x", "eth0", "198.18.0.2", (
+        ExposureEntry("198.18.0.0/24", "tcp", (1, 5431), "drop"),
+        ExposureEntry("198.18.0.0/24", "tcp", (5432, 5432), "accept", (RULE,)),
+        ExposureEntry("198.18.0.0/24", "tcp", (5433, 65535), "drop"),
+    ))
+    listening = (Listener("tcp", "ipv4", "0.0.0.0", 5432, processes=(Process(7, "postgres", "pg"),)),)
+    return AuditResult("netns:x", pol, listening, findings, started_at=1_700_000_000.0, duration=0.25,
+                       firewall=(ZoneExposure("lan", exp),),
+                       checks=(("FWA102", "ssh from lan", True), ("FWA101", "lan tcp/5432", False)))
+
+
+def test_junit_validates_and_carries_failures(result):
+    xml = render_junit(result)
+    schema = etree.XMLSchema(etree.parse(str(HERE / "junit.xsd")))
+    doc = etree.fromstring(xml.encode())
+    schema.assertValid(doc)
+    cases = doc.findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["ssh from lan", "FWA101:lan:tcp/5432", "FWA002:tcp/443"]
+    failure = cases[1].find("failure")
+    assert "<&>" in failure.get("message") and '"drop it"' in failure.text
+    assert doc.find("testsuite").get("failures") == "2"
+
+
+def test_sarif_validates_and_points_at_rule_lines(result):
+    doc = json.loads(render_sarif(result))
+    jsonschema.validate(doc, json.loads((HERE / "sarif-subset.schema.json").read_text()))
+    r0, r1 = doc["runs"][0]["results"]
+    assert r0["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "fw.nft"}, "region": {"startLine": 9}}
+    assert r0["level"] == "error" and r1["level"] == "warning"
+    assert r1["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
+    assert [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]] == ["FWA002", "FWA101"]
+    assert r0["partialFingerprints"]["fwauditFindingId"] == "FWA101:lan:tcp/5432"
+
+
+def test_prometheus_parses_with_expected_samples(result):
+    families = {f.name: f for f in text_string_to_metric_families(render_prometheus(result))}
+    by_sev = {s.labels["severity"]: s.value for s in families["fwaudit_findings"].samples}
+    assert by_sev == {"info": 0, "low": 0, "medium": 1, "high": 1, "critical": 0}
+    reach = families["fwaudit_port_reachable"].samples
+    assert [(s.labels["zone"], s.labels["port"], s.value) for s in reach] == [("lan", "5432", 1.0)]
+    assert families["fwaudit_audit_duration_seconds"].samples[0].value == 0.25
