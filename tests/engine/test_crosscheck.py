@@ -1,0 +1,43 @@
+"""Probe results beside static verdicts."""
+
+from auditor.engine.crosscheck import compare, disagreement_findings
+from auditor.model.exposure import Exposure, ExposureEntry
+from auditor.model.scan import ScanEntry, ScanResult
+
+EXP = Exposure("t", "eth0", "198.18.0.2", (
+    ExposureEntry("198.18.0.0/24", "tcp", (1, 79), "drop"),
+    ExposureEntry("198.18.0.0/24", "tcp", (80, 80), "accept"),
+    ExposureEntry("198.18.0.0/24", "tcp", (81, 65535), "drop"),
+))
+
+
+def listening(proto, port):
+    return (proto, port) in {("tcp", 80), ("tcp", 8080)}
+
+
+def scan(*entries):
+    return ScanResult("t", "eth0", "198.18.0.2", tuple(ScanEntry("198.18.0.10", "tcp", p, s) for p, s in entries))
+
+
+def test_agreeing_scan_has_no_findings():
+    s = scan(((1, 79), "filtered"), ((80, 80), "open"), ((81, 65535), "filtered"))
+    comps = compare(s, EXP, listening)
+    assert all(c.agrees for c in comps)
+    assert disagreement_findings(comps, "lan") == []
+
+
+def test_open_port_the_model_drops_is_a_finding():
+    # e.g. a Docker-published port reachable although the model (INPUT) drops it
+    s = scan(((1, 79), "filtered"), ((80, 80), "open"), ((81, 8079), "filtered"), ((8080, 8080), "open"),
+             ((8081, 65535), "filtered"))
+    found = disagreement_findings(compare(s, EXP, listening), "lan")
+    assert [f.id for f in found] == ["FWA107:lan:tcp/8080"]
+    assert found[0].evidence["probe"] == "open" and found[0].evidence["verdict"] == "drop"
+
+
+def test_closed_port_without_listener_is_consistent_with_accept():
+    s = scan(((80, 80), "closed"))
+    comps = compare(s, EXP, lambda p, n: False)
+    assert [c.agrees for c in comps] == [True]
+    comps = compare(s, EXP, listening)
+    assert [c.agrees for c in comps] == [False]
