@@ -20,10 +20,8 @@ UNREADABLE = "not read"
 
 def collect_ruleset() -> Ruleset:
     """Read iptables-legacy, iptables-nft, native nftables and ipsets here (as root)."""
-    from auditor.collect.ipset import read_ipsets
-    from auditor.collect.iptables_legacy import read_iptables_legacy
-    from auditor.collect.iptables_nft import read_iptables_nft
-    from auditor.collect.nftables import read_nftables
+    from auditor.collect.nft import read_nftables
+    from auditor.collect.xtables import read_ipsets, read_iptables_legacy, read_iptables_nft
 
     notes: list[str] = []
     tables: list[Table] = []
@@ -62,8 +60,8 @@ def read_ruleset_files(specs: list[str]) -> Ruleset:
     """Read ``--ruleset`` files. Format is detected (``*filter`` … ``COMMIT`` is iptables-save,
     anything else nft); a ``iptables:``/``ip6tables:``/``nft:`` prefix forces it. IPv6
     iptables files are recognised by their ``ip6tables-save`` header or IPv6 addresses."""
-    from auditor.collect.iptables_save import parse_iptables_save
-    from auditor.collect.nft_file import read_nft_file
+    from auditor.collect.iptsave import parse_iptables_save
+    from auditor.collect.nft import read_nft_file
 
     result = Ruleset(source="")
     for spec in specs:

@@ -71,10 +71,10 @@ def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            for fd, _ in poller.poll(left):
+            for fd, events in poller.poll(left):
                 p, s = pending.pop(fd)
                 poller.unregister(fd)
-                result[p] = _outcome(p, s)
+                result[p] = _outcome(p, s, events)
                 s.close()
         for p, s in pending.values():
             result[p] = "silent"
@@ -84,7 +84,11 @@ def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP
     return result
 
 
-def _outcome(p: Point, s: socket.socket) -> Outcome:
+def _outcome(p: Point, s: socket.socket, events: int) -> Outcome:
+    if p.protocol == "tcp" and not events & (select.EPOLLERR | select.EPOLLHUP):
+        # The handshake completed: the SYN was admitted. A later error on the established
+        # connection (a rule dropping its ACK) is a soft error and not what this probe asks.
+        return "open"
     err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if p.protocol == "tcp":
         if err == 0:

@@ -54,6 +54,12 @@ class OracleLab:
         target.sysctl("net.ipv4.icmp_ratelimit", "0")
         target.exec(["sysctl", "-qw", "net.ipv4.icmp_msgs_per_sec=100000"], check=False)
         target.exec(["sysctl", "-qw", "net.ipv4.icmp_msgs_burst=100000"], check=False)
+        # The oracle judges new connections, i.e. the SYN. Keep the rest of each handshake (the
+        # client's ACK, its RST on close) away from the target, so rules that reset or drop
+        # established traffic cannot race with the probe reading the SYN-ACK.
+        client.exec(["nft", "-f", "-"], input=(
+            "table inet fwa_client {\n chain out {\n  type filter hook output priority 0; policy accept;\n"
+            "  tcp flags & (syn | ack) != syn drop\n }\n}\n"))
         ports = ",".join(str(p) for p in LISTEN_PORTS)
         for ns in (target, backend):
             proc = ns.spawn(

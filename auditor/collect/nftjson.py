@@ -1,0 +1,588 @@
+"""libnftables JSON (``nft -j -a list ruleset``) → ruleset model.
+
+Native nftables rules decode fully in JSON (see netfilter-facts.md); tables written by
+iptables-nft do not (their xt-compat matches lose their parameters), so the caller passes those
+tables in ``skip`` and reads them with ``iptables-nft-save`` instead. Anything not understood is
+kept as an unknown match/statement with the JSON fragment as its text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any, Mapping
+
+from auditor.model.ruleset import (
+    AddressMatch,
+    AddrTypeMatch,
+    Backend,
+    Chain,
+    ConntrackOriginalMatch,
+    ConntrackStateMatch,
+    ConntrackStatusMatch,
+    EffectStatement,
+    FamilyMatch,
+    IcmpTypeMatch,
+    InterfaceMatch,
+    MarkMatch,
+    MarkStatement,
+    Match,
+    NamedSet,
+    NatStatement,
+    NondeterministicMatch,
+    NotrackStatement,
+    Origin,
+    PacketTypeMatch,
+    PortMatch,
+    ProtocolMatch,
+    Rule,
+    SetElementMatch,
+    Statement,
+    Table,
+    TcpFlagsMatch,
+    UnknownMatch,
+    UnknownStatement,
+    Verdict,
+    VerdictMap,
+    protocol_number,
+)
+
+ALL = 0xFFFFFFFF
+PORT_PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
+TCP_FLAGS = {"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ecn": 0x40, "cwr": 0x80}
+NONDETERMINISTIC = {"limit", "quota", "meter", "numgen", "ct count", "connlimit", "last"}
+EFFECTS = {"counter", "log", "nflog", "trace"}
+_NAMED_PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
+# Priorities nft spells by name: in bridge tables the numbers differ.
+_BRIDGE_PRIORITY = {"dstnat": -300, "filter": -200, "out": 100, "srcnat": 300}
+
+
+class _Unsupported(Exception):
+    """Raised inside a rule to turn the expression into an unknown part."""
+
+
+def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
+    """``(family, table, handle) → rule text`` from ``nft -a list ruleset``."""
+    out: dict[tuple[str, str, int], str] = {}
+    family = table = None
+    for line in text.splitlines():
+        s = line.strip()
+        m = re.match(r"^table (\S+) (\S+) \{", s)
+        if m:
+            family, table = m.group(1), m.group(2)
+            continue
+        m = re.match(r"^(.*?)\s*# handle (\d+)$", s)
+        if m and family and not s.startswith(("chain ", "set ", "map ", "table ", "flowtable ", "type ")):
+            body = m.group(1)
+            if body and not body.startswith(("elements", "type ", "flags", "policy")):
+                out[(family, table, int(m.group(2)))] = body
+    return out
+
+
+def tables_from_nft_json(
+    doc: Mapping[str, Any],
+    *,
+    backend: Backend = "nftables",
+    rule_texts: Mapping[tuple[str, str, int], str] | None = None,
+    skip: frozenset[tuple[str, str]] = frozenset(),
+    lines: Mapping[tuple[str, str, str, int], tuple[str, int]] | None = None,
+    chain_lines: Mapping[tuple[str, str, str], tuple[str, int]] | None = None,
+    source: str | None = None,
+) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """Convert; ``lines`` maps (family, table, chain, position) to (file, line) for files."""
+    rule_texts = rule_texts or {}
+    lines = lines or {}
+    chain_lines = chain_lines or {}
+    items = doc.get("nftables", [])
+    order: list[tuple[str, str]] = []
+    chains: dict[tuple[str, str], dict[str, dict]] = {}
+    sets: dict[tuple[str, str], dict[str, dict]] = {}
+    rules: dict[tuple[str, str, str], list[dict]] = {}
+    for item in items:
+        if "table" in item:
+            t = item["table"]
+            key = (t["family"], t["name"])
+            if key not in chains:
+                order.append(key)
+                chains[key], sets[key] = {}, {}
+        elif "chain" in item:
+            c = item["chain"]
+            chains.setdefault((c["family"], c["table"]), {})[c["name"]] = c
+        elif "set" in item or "map" in item:
+            s = item.get("set") or item["map"]
+            sets.setdefault((s["family"], s["table"]), {})[s["name"]] = dict(s, is_map="map" in item)
+        elif "rule" in item:
+            r = item["rule"]
+            rules.setdefault((r["family"], r["table"], r["chain"]), []).append(r)
+    notes: list[str] = []
+    tables: list[Table] = []
+    for family, name in order:
+        if (family, name) in skip:
+            continue
+        if family in ("bridge", "arp"):
+            notes.append(f"{family} table {name} read but not evaluated (bridge/arp layer)")
+        table_sets = sets.get((family, name), {})
+        out_chains: list[Chain] = []
+        for cname, c in chains.get((family, name), {}).items():
+            built = []
+            for pos, r in enumerate(rules.get((family, name, cname), []), 1):
+                text = rule_texts.get((family, name, r.get("handle", -1))) or _fallback_text(r)
+                file_line = lines.get((family, name, cname, pos))
+                origin = Origin(
+                    backend=backend, family=family, table=name, chain=cname, position=pos, text=text,
+                    syntax="nft", handle=r.get("handle"),
+                    file=file_line[0] if file_line else (source if backend == "file" else None),
+                    line=file_line[1] if file_line else None,
+                )
+                built.append(_rule(r, origin, family, table_sets))
+            prio = c.get("prio")
+            if isinstance(prio, str):
+                prio = (_BRIDGE_PRIORITY if family == "bridge" else _NAMED_PRIORITY).get(prio, 0)
+            cl = chain_lines.get((family, name, cname))
+            out_chains.append(Chain(
+                name=cname, rules=tuple(built), hook=c.get("hook"),
+                priority=prio if c.get("hook") else None, type=c.get("type"),
+                policy=(c.get("policy") or "accept") if c.get("hook") else None,
+                device=c.get("dev") if isinstance(c.get("dev"), str) else None,
+                line=cl[1] if cl else None,
+            ))
+        named = tuple(
+            NamedSet(s["name"], _type_text(s.get("type")), tuple(json.dumps(e) for e in s.get("elem", ())),
+                     tuple(s.get("flags", ())), s.get("is_map", False))
+            for s in table_sets.values()
+        )
+        tables.append(Table(backend=backend, family=family, name=name, chains=tuple(out_chains),
+                            sets=named, source=source))
+    return tuple(tables), tuple(notes)
+
+
+def _type_text(t: Any) -> str:
+    return " . ".join(t) if isinstance(t, list) else str(t)
+
+
+def _fallback_text(r: dict) -> str:
+    return json.dumps(r.get("expr", []), separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------------
+
+
+def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
+    matches: list[Match] = []
+    statements: list[Statement] = []
+    for expr in r.get("expr", []):
+        frag = json.dumps(expr, separators=(",", ":"))
+        try:
+            if "match" in expr:
+                matches.extend(_match(expr["match"], family, sets))
+            else:
+                kind = next(iter(expr))
+                if kind in NONDETERMINISTIC:
+                    matches.append(NondeterministicMatch(kind, _short(origin.text, frag)))
+                elif kind == "vmap":
+                    deps, vm = _vmap(expr["vmap"], family, sets)
+                    matches.extend(d for d in deps if d not in matches)
+                    statements.append(vm)
+                else:
+                    statements.extend(_statement(kind, expr[kind], family, sets))
+        except _Unsupported:
+            if "match" in expr:
+                matches.append(UnknownMatch(frag))
+            else:
+                statements.append(UnknownStatement(frag))
+    if any(isinstance(st, Verdict) and st.kind == "reject" and st.detail == "tcp reset" for st in statements):
+        # nft inserts "meta l4proto tcp" for "reject with tcp reset" and hides it when listing
+        tcp = ProtocolMatch(frozenset({6}))
+        if tcp not in matches:
+            matches.insert(0, tcp)
+    return Rule(tuple(matches), tuple(statements), origin, r.get("comment"))
+
+
+def _short(text: str, frag: str) -> str:
+    return text if len(text) < 200 else frag
+
+
+def _statement(kind: str, value: Any, family: str, sets: dict[str, dict]) -> list[Statement]:
+    if kind in ("accept", "drop", "return", "continue"):
+        return [Verdict(kind)]  # type: ignore[arg-type]
+    if kind in ("jump", "goto"):
+        return [Verdict(kind, value["target"])]  # type: ignore[arg-type]
+    if kind == "queue":
+        return [Verdict("queue", detail=json.dumps(value))]
+    if kind == "reject":
+        detail = None
+        if isinstance(value, dict):
+            detail = value.get("expr") or value.get("type")
+        return [Verdict("reject", detail=detail or "icmp-port-unreachable")]
+    if kind in EFFECTS:
+        return [EffectStatement(kind)]
+    if kind == "notrack":
+        return [NotrackStatement()]
+    if kind == "mangle":
+        key = value.get("key", {})
+        target = "meta" if key.get("meta", {}).get("key") == "mark" else "ct" if key.get("ct", {}).get("key") == "mark" else None
+        if target is None or not isinstance(value.get("value"), int):
+            raise _Unsupported
+        return [MarkStatement(target, ALL, value["value"] & ALL)]  # type: ignore[arg-type]
+    if kind in ("dnat", "snat", "redirect", "masquerade"):
+        return [_nat(kind, value, family)]
+    raise _Unsupported
+
+
+def _nat(kind: str, value: Any, family: str) -> NatStatement:
+    value = value or {}
+    if kind == "masquerade":
+        return NatStatement("masquerade")
+    if set(value) - {"addr", "port", "family", "flags"} or value.get("flags"):
+        raise _Unsupported
+    ports = None
+    if "port" in value:
+        p = value["port"]
+        if isinstance(p, int):
+            ports = (p, p)
+        elif isinstance(p, dict) and "range" in p:
+            ports = (int(p["range"][0]), int(p["range"][1]))
+        else:
+            raise _Unsupported
+    if kind == "redirect":
+        return NatStatement("redirect", ports=ports)
+    address = version = None
+    if "addr" in value:
+        a = value["addr"]
+        if isinstance(a, dict) and "range" in a:
+            lo, hi = ipaddress.ip_address(a["range"][0]), ipaddress.ip_address(a["range"][1])
+        elif isinstance(a, str):
+            lo = hi = ipaddress.ip_address(a)
+        else:
+            raise _Unsupported
+        address, version = (int(lo), int(hi)), lo.version
+    return NatStatement(kind, address, version, ports)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Matches: a left-hand expression names a field, the right-hand side gives values
+# ---------------------------------------------------------------------------------------------
+
+
+def _field(left: Any) -> tuple[str, list[Match]]:
+    """(field name, implied dependency matches) for a left-hand expression."""
+    if "payload" in left:
+        p = left["payload"]
+        proto, fld = p.get("protocol"), p.get("field")
+        if proto in ("ip", "ip6") and fld in ("saddr", "daddr"):
+            v = 4 if proto == "ip" else 6
+            return f"{fld}{v}", [FamilyMatch(v)]
+        if proto == "ip" and fld == "protocol":
+            return "l4proto", [FamilyMatch(4)]
+        if proto == "ip6" and fld == "nexthdr":
+            return "l4proto", [FamilyMatch(6)]
+        if proto in PORT_PROTOCOLS and fld in ("sport", "dport"):
+            return fld, [ProtocolMatch(frozenset({PORT_PROTOCOLS[proto]}))]
+        if proto == "th" and fld in ("sport", "dport"):
+            return fld, []
+        if proto == "tcp" and fld == "flags":
+            return "tcpflags", [ProtocolMatch(frozenset({6}))]
+        if proto in ("icmp", "icmpv6") and fld == "type":
+            v = 4 if proto == "icmp" else 6
+            return f"icmp{v}", [ProtocolMatch(frozenset({1 if v == 4 else 58}))]
+        raise _Unsupported
+    if "meta" in left:
+        key = left["meta"]["key"]
+        mapping = {"l4proto": "l4proto", "nfproto": "nfproto", "iifname": "iif", "oifname": "oif",
+                   "iif": "iif", "oif": "oif", "mark": "mark", "pkttype": "pkttype", "protocol": "ethertype"}
+        if key in mapping:
+            return mapping[key], []
+        raise _Unsupported
+    if "ct" in left:
+        c = left["ct"]
+        key, direction = c.get("key"), c.get("dir")
+        if direction is None and key in ("state", "status", "mark"):
+            return f"ct{key}", []
+        if direction == "original" and key in ("saddr", "daddr", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"):
+            return f"ctorig_{key.split()[-1]}", []
+        if direction == "original" and key in ("proto-dst", "proto-src"):
+            return "ctorig_dport" if key == "proto-dst" else "ctorig_sport", []
+        raise _Unsupported
+    if "fib" in left:
+        f = left["fib"]
+        if f.get("result") == "type" and f.get("flags") == ["daddr"]:
+            return "fib_daddr_type", []
+        raise _Unsupported
+    raise _Unsupported
+
+
+def _match(m: dict, family: str, sets: dict[str, dict]) -> list[Match]:
+    op, left, right = m.get("op", "=="), m["left"], m["right"]
+    neg = op == "!="
+    if isinstance(left, dict) and "concat" in left:
+        return _concat_match(left["concat"], right, neg, family, sets)
+    if isinstance(left, dict) and "&" in left:
+        return _masked(left["&"], right, op)
+    fld, deps = _field(left)
+    if op in ("<", ">", "<=", ">="):
+        values = [_compare_range(op, right, fld)]
+    elif isinstance(right, str) and right.startswith("@"):
+        return deps + [_named_set_match(fld, right[1:], neg, sets)]
+    else:
+        values = _values(right)
+    return deps + [_typed(fld, values, neg, op, family)]
+
+
+def _values(right: Any) -> list[Any]:
+    if isinstance(right, dict) and "set" in right:
+        return [_unwrap(e) for e in right["set"]]
+    if isinstance(right, list):
+        return right
+    return [right]
+
+
+def _unwrap(e: Any) -> Any:
+    return e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
+
+
+def _compare_range(op: str, right: Any, fld: str) -> Any:
+    if fld.startswith(("saddr", "daddr")):
+        a = int(ipaddress.ip_address(right))
+        top = (1 << 32) - 1 if fld.endswith("4") else (1 << 128) - 1
+    else:
+        a, top = int(right), 65535 if fld in ("sport", "dport", "ctorig_dport", "ctorig_sport") else ALL
+    lo, hi = {"<": (0, a - 1), "<=": (0, a), ">": (a + 1, top), ">=": (a, top)}[op]
+    return {"_range": (lo, hi)}
+
+
+def _num_range(v: Any, fld: str) -> tuple[int, int]:
+    if isinstance(v, dict) and "_range" in v:
+        return v["_range"]
+    if isinstance(v, dict) and "range" in v:
+        return (_num(v["range"][0], fld), _num(v["range"][1], fld))
+    n = _num(v, fld)
+    return (n, n)
+
+
+def _num(v: Any, fld: str) -> int:
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and fld in ("sport", "dport", "ctorig_dport", "ctorig_sport"):
+        import socket
+
+        try:
+            return socket.getservbyname(v)
+        except OSError:
+            raise _Unsupported from None
+    if isinstance(v, str) and v.isdigit():
+        return int(v)
+    raise _Unsupported
+
+
+def _addr_range(v: Any) -> tuple[int, int]:
+    if isinstance(v, dict) and "_range" in v:
+        return v["_range"]
+    if isinstance(v, dict) and "prefix" in v:
+        n = ipaddress.ip_network(f"{v['prefix']['addr']}/{v['prefix']['len']}", strict=False)
+        return int(n.network_address), int(n.broadcast_address)
+    if isinstance(v, dict) and "range" in v:
+        return int(ipaddress.ip_address(v["range"][0])), int(ipaddress.ip_address(v["range"][1]))
+    if isinstance(v, str):
+        a = ipaddress.ip_address(v)
+        return int(a), int(a)
+    raise _Unsupported
+
+
+def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Match:
+    if fld in ("saddr4", "daddr4", "saddr6", "daddr6"):
+        return AddressMatch(fld[:5], int(fld[5]), tuple(_addr_range(v) for v in values), neg)  # type: ignore[arg-type]
+    if fld in ("sport", "dport"):
+        return PortMatch(fld, tuple(_num_range(v, fld) for v in values), neg)  # type: ignore[arg-type]
+    if fld == "l4proto":
+        return ProtocolMatch(frozenset(_proto(v) for v in values), neg)
+    if fld == "nfproto":
+        vs = {4 if v == "ipv4" else 6 if v == "ipv6" else None for v in values}
+        if None in vs or len(vs) != 1:
+            raise _Unsupported
+        return FamilyMatch(vs.pop(), neg)
+    if fld == "ethertype":
+        vs = {4 if v == "ip" else 6 if v == "ip6" else None for v in values}
+        if None in vs or len(vs) != 1:
+            raise _Unsupported
+        return FamilyMatch(vs.pop(), neg)
+    if fld in ("iif", "oif"):
+        if not all(isinstance(v, str) for v in values):
+            raise _Unsupported
+        return InterfaceMatch(fld, tuple(values), neg)  # type: ignore[arg-type]
+    if fld == "mark":
+        if len(values) != 1:
+            raise _Unsupported
+        return MarkMatch("meta", _num(values[0], fld) & ALL, ALL, neg)
+    if fld == "ctmark":
+        if len(values) != 1:
+            raise _Unsupported
+        return MarkMatch("ct", _num(values[0], fld) & ALL, ALL, neg)
+    if fld == "pkttype":
+        return PacketTypeMatch(frozenset(str(v) for v in values), neg)
+    if fld == "ctstate":
+        return ConntrackStateMatch(frozenset(str(v) for v in values), neg)
+    if fld == "ctstatus":
+        return ConntrackStatusMatch(frozenset(str(v) for v in values), neg)
+    if fld in ("ctorig_saddr", "ctorig_daddr"):
+        ranges = tuple(_addr_range(v) for v in values)
+        version = 6 if any(":" in str(v) for v in values) else 4
+        return ConntrackOriginalMatch(fld[7:], ranges, version, neg)  # type: ignore[arg-type]
+    if fld in ("ctorig_dport", "ctorig_sport"):
+        return ConntrackOriginalMatch(fld[7:], tuple(_num_range(v, fld) for v in values), None, neg)  # type: ignore[arg-type]
+    if fld == "tcpflags":
+        mask = 0
+        for v in values:
+            for f in (v if isinstance(v, list) else [v]):
+                mask |= TCP_FLAGS[f]
+        if op == "in":  # any of the flags is set
+            return TcpFlagsMatch(mask, 0, not neg)
+        return TcpFlagsMatch(0xFF, mask, neg)
+    if fld in ("icmp4", "icmp6"):
+        return IcmpTypeMatch(int(fld[-1]), tuple(str(v) for v in values), neg)
+    if fld == "fib_daddr_type":
+        return AddrTypeMatch("daddr", frozenset(str(v).upper() for v in values), neg)
+    raise _Unsupported
+
+
+def _proto(v: Any) -> int:
+    if isinstance(v, int):
+        return v
+    try:
+        return protocol_number(str(v))
+    except (KeyError, ValueError):
+        raise _Unsupported from None
+
+
+def _masked(operands: list, right: Any, op: str) -> list[Match]:
+    left, mask = operands
+    neg = op == "!="
+    fld, deps = _field(left)
+    if fld == "tcpflags":
+        def bits(x: Any) -> int:
+            out = 0
+            for f in (x if isinstance(x, list) else [x]):
+                out |= TCP_FLAGS[f] if isinstance(f, str) else int(f)
+            return out
+        comp = bits(right) if right not in ([], 0) else 0
+        return deps + [TcpFlagsMatch(bits(mask), comp, neg)]
+    if fld in ("mark", "ctmark") and isinstance(mask, int) and isinstance(right, int):
+        return deps + [MarkMatch("meta" if fld == "mark" else "ct", right & mask, mask, neg)]
+    if fld == "ctstate" and op in ("==", "!=") and right == 0:
+        # "ct state & (new|untracked) == 0": none of the listed states
+        states = mask if isinstance(mask, list) else [mask]
+        return deps + [ConntrackStateMatch(frozenset(states), not neg)]
+    raise _Unsupported
+
+
+_SET_FIELDS = {"ipv4_addr": "addr4", "ipv6_addr": "addr6", "inet_service": "port", "inet_proto": "l4proto",
+               "ifname": "ifname", "mark": "mark"}
+
+
+def _set_definition(name: str, sets: dict[str, dict]) -> dict:
+    s = sets.get(name)
+    if s is None:
+        raise _Unsupported
+    return s
+
+
+def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict]) -> Match:
+    s = _set_definition(name, sets)
+    values = [_unwrap(e) for e in s.get("elem", [])]
+    m = _typed(fld, values, neg, "==", "")
+    # keep the set's name for display
+    if isinstance(m, (AddressMatch, PortMatch)):
+        return type(m)(**{**m.__dict__, "set_name": name})
+    return m
+
+
+def _elem_field(fld: str) -> str:
+    return {"saddr4": "saddr", "saddr6": "saddr", "daddr4": "daddr", "daddr6": "daddr",
+            "sport": "sport", "dport": "dport", "l4proto": "l4proto", "iif": "iif", "oif": "oif"}.get(fld, "")
+
+
+def _elem_value(fld: str, v: Any) -> Any:
+    if fld.startswith(("saddr", "daddr")):
+        return _addr_range(v)
+    if fld in ("sport", "dport"):
+        return _num_range(v, fld)
+    if fld == "l4proto":
+        p = _proto(v)
+        return (p, p)
+    if fld in ("iif", "oif"):
+        if not isinstance(v, str):
+            raise _Unsupported
+        return v
+    raise _Unsupported
+
+
+def _concat_match(parts: list, right: Any, neg: bool, family: str, sets: dict[str, dict]) -> list[Match]:
+    fields, deps = [], []
+    version = None
+    for p in parts:
+        fld, d = _field(p)
+        if not _elem_field(fld):
+            raise _Unsupported
+        fields.append(fld)
+        deps += d
+        if fld[-1] in "46" and fld.startswith(("saddr", "daddr")):
+            version = int(fld[-1])
+    if isinstance(right, str) and right.startswith("@"):
+        name = right[1:]
+        raw = [_unwrap(e) for e in _set_definition(name, sets).get("elem", [])]
+    else:
+        name = "anonymous"
+        raw = _values(right)
+    elements = []
+    for e in raw:
+        vals = e["concat"] if isinstance(e, dict) and "concat" in e else None
+        if vals is None or len(vals) != len(fields):
+            raise _Unsupported
+        elements.append(tuple(_elem_value(f, v) for f, v in zip(fields, vals)))
+    return _dedupe(deps) + [SetElementMatch(name, tuple(_elem_field(f) for f in fields), tuple(elements), version, neg)]
+
+
+def _dedupe(ms: list[Match]) -> list[Match]:
+    out: list[Match] = []
+    for m in ms:
+        if m not in out:
+            out.append(m)
+    return out
+
+
+def _vmap(value: dict, family: str, sets: dict[str, dict]) -> tuple[list[Match], VerdictMap]:
+    key, data = value["key"], value["data"]
+    keys = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
+    flds, deps = [], []
+    for k in keys:
+        f, d = _field(k)
+        flds.append(f)
+        deps += d
+    if not all(_elem_field(f) for f in flds):
+        raise _Unsupported
+    set_name = None
+    if isinstance(data, str) and data.startswith("@"):
+        set_name = data[1:]
+        raw = [_unwrap(e) for e in _set_definition(set_name, sets).get("elem", [])]
+    else:
+        raw = data["set"] if isinstance(data, dict) and "set" in data else data
+    entries = []
+    for item in raw:
+        if not isinstance(item, list) or len(item) != 2:
+            raise _Unsupported
+        k, verdict = _unwrap(item[0]), item[1]
+        vals = k["concat"] if isinstance(k, dict) and "concat" in k else [k]
+        if len(vals) != len(flds):
+            raise _Unsupported
+        vkind = next(iter(verdict))
+        if vkind not in ("accept", "drop", "return", "continue", "jump", "goto"):
+            raise _Unsupported
+        v = Verdict(vkind, verdict[vkind]["target"] if vkind in ("jump", "goto") else None)  # type: ignore[arg-type]
+        entries.append((tuple(_elem_value(f, x) for f, x in zip(flds, vals)), v))
+    version = None
+    for f in flds:
+        if f[-1] in "46" and f.startswith(("saddr", "daddr")):
+            version = int(f[-1])
+    return _dedupe(deps), VerdictMap(tuple(_elem_field(f) for f in flds), tuple(entries), version, set_name)
