@@ -45,9 +45,10 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
     path = Path(path).resolve()
     nft = _nft()
     unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
-    script = f'{nft} -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
-    res = subprocess.run([*unshare, "sh", "-c", script, "sh", str(path)], capture_output=True, text=True,
-                         cwd=path.parent)
+    # relative includes are looked up in the file's own directory (-I), as users expect
+    script = f'{nft} -I "$2" -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
+    res = subprocess.run([*unshare, "sh", "-c", script, "sh", str(path), str(path.parent)],
+                         capture_output=True, text=True, cwd=path.parent)
     if res.returncode != 0:
         err = res.stderr.strip()
         if "unshare" in err and ("Operation not permitted" in err or "Permission denied" in err):

@@ -189,7 +189,7 @@ def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
                 else:
                     statements.extend(_statement(kind, expr[kind], family, sets))
         except _Unsupported:
-            if "match" in expr:
+            if "match" in expr or (isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
                 matches.append(UnknownMatch(frag))
             else:
                 statements.append(UnknownStatement(frag))

@@ -115,21 +115,21 @@ def _iptc_rule_text(chain: str, rule, version: int) -> str:
     proto = rule.protocol
     if proto and proto.lstrip("!") not in ("ip", "all", "0", "ipv6"):
         parts.append(("! " if proto.startswith("!") else "") + f"-p {proto.lstrip('!')}")
+    ip = rule.get_ip()
     for match in rule.matches:
-        parts.append(f"-m {match.name}" + _saved(match))
+        parts.append(f"-m {match.name}" + _saved(match, ip))
     target = rule.target
     if target is not None and target.name:
-        kind = "-g" if rule.goto else "-j"
-        parts.append(f"{kind} {target.name}" + _saved(target))
+        kind = "-g" if target.goto else "-j"
+        parts.append(f"{kind} {target.name}" + _saved(target, ip))
     return " ".join(parts)
 
 
-def _saved(ext) -> str:
-    """An extension's own save() output (what iptables-save prints after ``-m name``)."""
-    buf = ext._get_saved_buf() if hasattr(ext, "_get_saved_buf") else None
+def _saved(ext, ip) -> str:
+    """An extension's own save() output — exactly what iptables-save prints after its name."""
+    buf = ext._get_saved_buf(ip)
     if buf is None:
-        params = ext.get_all_parameters()
-        return "".join(f" --{k} {' '.join(v)}" for k, v in params.items())
+        return ""
     text = buf.decode() if isinstance(buf, bytes) else str(buf)
     return (" " + text.strip()) if text.strip() else ""
 

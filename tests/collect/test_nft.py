@@ -1,0 +1,105 @@
+"""nft: files parsed by the real nft in a throwaway namespace, and the live reader."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from auditor.collect.netns import run_in_namespace
+from auditor.collect.nft import read_nft_file, read_nftables
+from auditor.errors import LocatedInputError
+from auditor.model.ruleset import (
+    AddressMatch, FamilyMatch, PortMatch, ProtocolMatch, SetElementMatch, UnknownMatch, Verdict, VerdictMap,
+)
+
+pytestmark = pytest.mark.root
+
+RULESET = """#!/usr/sbin/nft -f
+flush ruleset
+define ADMINS = { 198.18.9.0/24, 198.18.10.5 }
+define WEB = { 80, 443 }
+
+table inet filter {
+  set blocked { type ipv4_addr; flags interval; elements = { 198.18.66.0/24 } }
+
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    ip saddr @blocked drop
+    ip saddr $ADMINS tcp dport 22 accept comment "admins"
+    tcp dport $WEB accept
+    udp dport vmap { 53 : accept, 123 : drop }
+    tcp dport {
+      8000-8010,
+      9000
+    } accept
+    jump extra
+  }
+  chain extra { ip saddr . tcp dport { 198.18.0.7 . 5432 } accept; }
+}
+include "more.nft"
+"""
+MORE = """table ip nat {
+  chain prerouting { type nat hook prerouting priority dstnat; tcp dport 8081 redirect to :80; }
+}
+"""
+
+
+def net(n):
+    x = ipaddress.ip_network(n)
+    return (int(x.network_address), int(x.broadcast_address))
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "more.nft").write_text(MORE)
+    main = tmp_path / "fw.nft"
+    main.write_text(RULESET)
+    return main
+
+
+def test_file_with_defines_sets_maps_and_include_keeps_lines(files):
+    tables, notes = read_nft_file(files)
+    flt = next(t for t in tables if t.name == "filter")
+    nat = next(t for t in tables if t.name == "nat")
+    inp = flt.chain("input")
+    assert (inp.hook, inp.priority, inp.policy, inp.line) == ("input", 0, "drop", 9)
+    lines = [r.origin.line for r in inp.rules]
+    assert lines == [11, 12, 13, 14, 15, 16, 20]
+    assert all(r.origin.file == str(files) for r in inp.rules)
+    admins = inp.rules[2]
+    assert admins.comment == "admins"
+    assert AddressMatch("saddr", 4, (net("198.18.9.0/24"), net("198.18.10.5/32"))) in admins.matches
+    assert FamilyMatch(4) in admins.matches and ProtocolMatch(frozenset({6})) in admins.matches
+    assert inp.rules[1].matches[-1].set_name == "blocked"
+    vmap = inp.rules[4].statements[0]
+    assert isinstance(vmap, VerdictMap) and vmap.entries[0] == (((53, 53),), Verdict("accept"))
+    assert PortMatch("dport", ((8000, 8010), (9000, 9000))) in inp.rules[5].matches
+    extra = flt.chain("extra").rules[0]
+    assert isinstance(extra.matches[-1], SetElementMatch) and extra.origin.line == 22
+    pre = nat.chain("prerouting")
+    assert (pre.type, pre.priority) == ("nat", -100)
+    assert pre.rules[0].origin.file.endswith("more.nft") and pre.rules[0].origin.line == 2
+    assert "redirect to :80" in pre.rules[0].origin.text
+
+
+def test_syntax_error_reports_file_and_line(tmp_path):
+    bad = tmp_path / "bad.nft"
+    bad.write_text("table inet f {\n  chain input {\n    tcp dport 22 acept\n  }\n}\n")
+    with pytest.raises(LocatedInputError) as e:
+        read_nft_file(bad)
+    assert e.value.line == 3 and str(bad) in e.value.message
+
+
+def test_live_reader_skips_tables_owned_by_iptables_nft(netns):
+    netns.exec(["nft", "-f", "-"], input="table inet native {\n chain c { type filter hook input priority 0; tcp dport 1 drop; }\n}\n")
+    netns.exec(["iptables-nft", "-A", "INPUT", "-p", "tcp", "-m", "multiport", "--dports", "1,2", "-j", "ACCEPT"])
+    tables, _ = run_in_namespace(netns.path, read_nftables)
+    by = {(t.family, t.name): t for t in tables}
+    assert by[("inet", "native")].chains[0].rules[0].origin.text == "tcp dport 1 drop"
+    # without skipping, the iptables-nft table shows its xt-compat match as unknown
+    xt = by[("ip", "filter")].chain("INPUT").rules[0]
+    assert any(isinstance(m, UnknownMatch) and "multiport" in m.text for m in xt.matches)
+    tables, _ = run_in_namespace(netns.path, read_nftables, skip=frozenset({("ip", "filter")}))
+    assert {(t.family, t.name) for t in tables} == {("inet", "native")}
