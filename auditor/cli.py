@@ -87,7 +87,7 @@ def exposure(
 ) -> None:
     """What the firewall does with every new inbound TCP/UDP connection, per source and port
     range, and which rule decided it (live from a target or offline from ruleset files)."""
-    from auditor.engine.exposure import default_destination, exposures
+    from auditor.engine.exposure import exposures
     from auditor.report.exposure import exposure_json, exposure_text
 
     if (target is None) == (not ruleset):
@@ -98,14 +98,14 @@ def exposure(
 
         pol = load_policy(policy)
     if target is not None:
-        from auditor.collect.ruleset import collect_firewall_view
         from auditor.collect.target import parse_target, run_in_target
+        from auditor.engine.exposure import live_exposures
 
         tgt = parse_target(target)
-        rules, host = run_in_target(tgt, collect_firewall_view)
-        label = str(tgt)
-        want = 6 if source and ":" in source[0] else None
-        dest = destination or default_destination(host, in_interface, want)
+        parts = run_in_target(
+            tgt, live_exposures, str(tgt), in_interface, destination,
+            sources=source or [], zones=zone or [], policy=pol,
+        )
     else:
         from auditor.collect.host import offline_host
         from auditor.collect.ruleset import read_ruleset_files
@@ -114,11 +114,10 @@ def exposure(
             raise typer.BadParameter("--destination is required with --ruleset")
         rules = read_ruleset_files(list(ruleset or []))
         host = offline_host(_interfaces(in_interface, destination, interface or []))
-        label, dest = rules.source, destination
-    parts = exposures(
-        rules, host, target=label, in_interface=in_interface, destination=dest,
-        sources=source or [], zones=zone or [], policy=pol,
-    )
+        parts = exposures(
+            rules, host, target=rules.source, in_interface=in_interface, destination=destination,
+            sources=source or [], zones=zone or [], policy=pol,
+        )
     _emit(exposure_json(parts) if fmt is OutputFormat.json else exposure_text(parts))
 
 

@@ -84,7 +84,7 @@ def main() -> None:
     args = ap.parse_args()
     ns = Namespace(f"fwa-bench-{os.getpid()}")
     try:
-        ns.exec(["ip", "link", "add", "eth0", "type", "dummy"])
+        ns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
         ns.exec(["ip", "addr", "add", "198.18.0.1/24", "dev", "eth0"])
         ns.exec(["ip", "link", "set", "eth0", "up"])
         print(f"{'rules':>8} {'dump s':>8} {'exposure s':>11} {'ratio':>6} {'peak MiB':>9} {'entries':>8}")

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from auditor.collect.nftjson import rule_texts_from_listing, tables_from_nft_json
@@ -31,14 +32,28 @@ def _nft() -> str:
 
 def read_nftables(skip: frozenset[tuple[str, str]] = frozenset()) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     nft = _nft()
-    js = subprocess.run([nft, "-j", "-a", "list", "ruleset"], capture_output=True, text=True)
-    if js.returncode != 0:
-        if "Operation not permitted" in js.stderr or "Permission denied" in js.stderr:
+    # JSON for the structure, the listing for each rule's text as nft prints it; run both at once
+    # (temporary files, not pipes: a 100k-rule dump through a pipe costs thousands of polls)
+    outs = [tempfile.TemporaryFile() for _ in range(3)]
+    procs = [subprocess.Popen(cmd, stdout=out, stderr=err)
+             for cmd, out, err in (([nft, "-j", "-a", "list", "ruleset"], outs[0], outs[2]),
+                                   ([nft, "-a", "list", "ruleset"], outs[1], subprocess.DEVNULL))]
+    for p in procs:
+        p.wait()
+    js_out, listing, js_err = (_read(f) for f in outs)
+    if procs[0].returncode != 0:
+        if "Operation not permitted" in js_err or "Permission denied" in js_err:
             raise EnvironmentProblem("nft: permission denied (needs CAP_NET_ADMIN: run as root)")
-        raise EnvironmentProblem(f"nft -j list ruleset failed: {js.stderr.strip()}")
-    listing = subprocess.run([nft, "-a", "list", "ruleset"], capture_output=True, text=True).stdout
-    doc = json.loads(js.stdout or '{"nftables": []}')
+        raise EnvironmentProblem(f"nft -j list ruleset failed: {js_err.strip()}")
+    doc = json.loads(js_out or '{"nftables": []}')
     return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(listing), skip=skip)
+
+
+def _read(f) -> str:
+    f.seek(0)
+    data = f.read().decode()
+    f.close()
+    return data
 
 
 def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]:

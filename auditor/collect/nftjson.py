@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import socket
+from functools import lru_cache
 from typing import Any, Mapping
 
 from auditor.model.ruleset import (
@@ -174,14 +176,13 @@ def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
     matches: list[Match] = []
     statements: list[Statement] = []
     for expr in r.get("expr", []):
-        frag = json.dumps(expr, separators=(",", ":"))
         try:
             if "match" in expr:
                 matches.extend(_match(expr["match"], family, sets))
             else:
                 kind = next(iter(expr))
                 if kind in NONDETERMINISTIC:
-                    matches.append(NondeterministicMatch(kind, _short(origin.text, frag)))
+                    matches.append(NondeterministicMatch(kind, _short(origin.text, _frag(expr))))
                 elif kind == "vmap":
                     deps, vm = _vmap(expr["vmap"], family, sets)
                     matches.extend(d for d in deps if d not in matches)
@@ -190,15 +191,19 @@ def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
                     statements.extend(_statement(kind, expr[kind], family, sets))
         except _Unsupported:
             if "match" in expr or (isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
-                matches.append(UnknownMatch(frag))
+                matches.append(UnknownMatch(_frag(expr)))
             else:
-                statements.append(UnknownStatement(frag))
+                statements.append(UnknownStatement(_frag(expr)))
     if any(isinstance(st, Verdict) and st.kind == "reject" and st.detail == "tcp reset" for st in statements):
         # nft inserts "meta l4proto tcp" for "reject with tcp reset" and hides it when listing
         tcp = ProtocolMatch(frozenset({6}))
         if tcp not in matches:
             matches.insert(0, tcp)
     return Rule(tuple(matches), tuple(statements), origin, r.get("comment"))
+
+
+def _frag(expr: Any) -> str:
+    return json.dumps(expr, separators=(",", ":"))
 
 
 def _short(text: str, frag: str) -> str:
@@ -267,50 +272,66 @@ def _nat(kind: str, value: Any, family: str) -> NatStatement:
 # ---------------------------------------------------------------------------------------------
 
 
+_META_FIELDS = {"l4proto": "l4proto", "nfproto": "nfproto", "iifname": "iif", "oifname": "oif", "iif": "iif",
+                "oif": "oif", "mark": "mark", "pkttype": "pkttype", "protocol": "ethertype"}
+
+
 def _field(left: Any) -> tuple[str, list[Match]]:
     """(field name, implied dependency matches) for a left-hand expression."""
     if "payload" in left:
         p = left["payload"]
-        proto, fld = p.get("protocol"), p.get("field")
+        key: tuple = ("payload", p.get("protocol"), p.get("field"))
+    elif "meta" in left:
+        key = ("meta", left["meta"]["key"])
+    elif "ct" in left:
+        c = left["ct"]
+        key = ("ct", c.get("key"), c.get("dir"))
+    elif "fib" in left:
+        f = left["fib"]
+        key = ("fib", f.get("result"), tuple(f.get("flags") or ()))
+    else:
+        raise _Unsupported
+    fld, deps = _field_of(key)
+    return fld, list(deps)
+
+
+@lru_cache(maxsize=256)
+def _field_of(key: tuple) -> tuple[str, tuple[Match, ...]]:
+    kind = key[0]
+    if kind == "payload":
+        _, proto, fld = key
         if proto in ("ip", "ip6") and fld in ("saddr", "daddr"):
             v = 4 if proto == "ip" else 6
-            return f"{fld}{v}", [FamilyMatch(v)]
+            return f"{fld}{v}", (FamilyMatch(v),)
         if proto == "ip" and fld == "protocol":
-            return "l4proto", [FamilyMatch(4)]
+            return "l4proto", (FamilyMatch(4),)
         if proto == "ip6" and fld == "nexthdr":
-            return "l4proto", [FamilyMatch(6)]
+            return "l4proto", (FamilyMatch(6),)
         if proto in PORT_PROTOCOLS and fld in ("sport", "dport"):
-            return fld, [ProtocolMatch(frozenset({PORT_PROTOCOLS[proto]}))]
+            return fld, (ProtocolMatch(frozenset({PORT_PROTOCOLS[proto]})),)
         if proto == "th" and fld in ("sport", "dport"):
-            return fld, []
+            return fld, ()
         if proto == "tcp" and fld == "flags":
-            return "tcpflags", [ProtocolMatch(frozenset({6}))]
+            return "tcpflags", (ProtocolMatch(frozenset({6})),)
         if proto in ("icmp", "icmpv6") and fld == "type":
             v = 4 if proto == "icmp" else 6
-            return f"icmp{v}", [ProtocolMatch(frozenset({1 if v == 4 else 58}))]
+            return f"icmp{v}", (ProtocolMatch(frozenset({1 if v == 4 else 58})),)
         raise _Unsupported
-    if "meta" in left:
-        key = left["meta"]["key"]
-        mapping = {"l4proto": "l4proto", "nfproto": "nfproto", "iifname": "iif", "oifname": "oif",
-                   "iif": "iif", "oif": "oif", "mark": "mark", "pkttype": "pkttype", "protocol": "ethertype"}
-        if key in mapping:
-            return mapping[key], []
+    if kind == "meta":
+        if key[1] in _META_FIELDS:
+            return _META_FIELDS[key[1]], ()
         raise _Unsupported
-    if "ct" in left:
-        c = left["ct"]
-        key, direction = c.get("key"), c.get("dir")
-        if direction is None and key in ("state", "status", "mark"):
-            return f"ct{key}", []
-        if direction == "original" and key in ("saddr", "daddr", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"):
-            return f"ctorig_{key.split()[-1]}", []
-        if direction == "original" and key in ("proto-dst", "proto-src"):
-            return "ctorig_dport" if key == "proto-dst" else "ctorig_sport", []
+    if kind == "ct":
+        _, k, direction = key
+        if direction is None and k in ("state", "status", "mark"):
+            return f"ct{k}", ()
+        if direction == "original" and k in ("saddr", "daddr", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"):
+            return f"ctorig_{k.split()[-1]}", ()
+        if direction == "original" and k in ("proto-dst", "proto-src"):
+            return ("ctorig_dport" if k == "proto-dst" else "ctorig_sport"), ()
         raise _Unsupported
-    if "fib" in left:
-        f = left["fib"]
-        if f.get("result") == "type" and f.get("flags") == ["daddr"]:
-            return "fib_daddr_type", []
-        raise _Unsupported
+    if key[1] == "type" and key[2] == ("daddr",):
+        return "fib_daddr_type", ()
     raise _Unsupported
 
 
@@ -386,9 +407,19 @@ def _addr_range(v: Any) -> tuple[int, int]:
     if isinstance(v, dict) and "range" in v:
         return int(ipaddress.ip_address(v["range"][0])), int(ipaddress.ip_address(v["range"][1]))
     if isinstance(v, str):
-        a = ipaddress.ip_address(v)
-        return int(a), int(a)
+        a = _ip_int(v)
+        return a, a
     raise _Unsupported
+
+
+def _ip_int(text: str) -> int:
+    """Address text → integer; inet_pton is ~10× faster than ipaddress at 100k rules."""
+    try:
+        if ":" in text:
+            return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+        return int.from_bytes(socket.inet_aton(text), "big") if text.count(".") == 3 else int(ipaddress.ip_address(text))
+    except OSError:
+        return int(ipaddress.ip_address(text))
 
 
 def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Match:

@@ -14,6 +14,7 @@ So a match evaluates to one of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Union
 
 from auditor.engine import intervals as iv
@@ -41,6 +42,12 @@ from auditor.model.ruleset import (
 )
 
 ALL_PORTS: IntervalSet = ((0, 65535),)
+
+
+@lru_cache(maxsize=1 << 16)
+def _norm(ranges: tuple[tuple[int, int], ...]) -> IntervalSet:
+    """Rules are evaluated once per region and protocol: normalise each value list once."""
+    return iv.normalize(ranges)
 TCP_SYN = 0x02
 
 
@@ -129,7 +136,7 @@ _SPORT_REASON = "depends on the client's source port, which a static audit canno
 
 
 def _sport(ranges: IntervalSet) -> Cond:
-    covered = iv.intersect(iv.normalize(ranges), ALL_PORTS)
+    covered = iv.intersect(_norm(tuple(ranges)), ALL_PORTS)
     if covered == ALL_PORTS:
         return True
     if not covered:
@@ -138,7 +145,7 @@ def _sport(ranges: IntervalSet) -> Cond:
 
 
 def _dport(ranges: IntervalSet, st: PacketState) -> Cond:
-    ranges = iv.normalize(ranges)
+    ranges = _norm(tuple(ranges))
     if st.dport is None:
         return Space(dport=ranges)
     return _compare_range(st.dport, ranges)
@@ -155,8 +162,8 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
         if m.version != st.version:
             return None
         if m.field == "saddr":
-            return Space(saddr=iv.normalize(m.ranges))
-        return _compare_range(st.daddr, iv.normalize(m.ranges))
+            return Space(saddr=_norm(m.ranges))
+        return _compare_range(st.daddr, _norm(m.ranges))
     if isinstance(m, InterfaceMatch):
         name = st.iif if m.field == "iif" else st.oif
         if name is None:
@@ -178,13 +185,13 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
         if st.ct != "new":
             return None
         if m.field == "saddr":
-            return Space(saddr=iv.normalize(m.ranges)) if m.version in (None, st.version) else None
+            return Space(saddr=_norm(m.ranges)) if m.version in (None, st.version) else None
         if m.field == "daddr":
             if m.version not in (None, st.version):
                 return None
-            return _compare_range(st.orig_daddr, iv.normalize(m.ranges))
+            return _compare_range(st.orig_daddr, _norm(m.ranges))
         if m.field == "dport":
-            return Space(dport=iv.normalize(m.ranges))
+            return Space(dport=_norm(m.ranges))
         return _sport(m.ranges)
     if isinstance(m, AddrTypeMatch):
         return _addrtype(m, st, facts)

@@ -266,7 +266,7 @@ class _Walker:
                         nxt.append(m)
                     else:
                         self._finish(m, "indeterminate", (rule.origin,), uncertain)
-            live = _merge(nxt)
+            live = _merge(nxt) if len(nxt) > 4 else nxt
         returned.extend(live)
         return accepted, returned
 

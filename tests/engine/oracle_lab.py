@@ -60,6 +60,10 @@ class OracleLab:
         client.exec(["nft", "-f", "-"], input=(
             "table inet fwa_client {\n chain out {\n  type filter hook output priority 0; policy accept;\n"
             "  tcp flags & (syn | ack) != syn drop\n }\n}\n"))
+        # ...and since handshakes never complete, let the servers forget half-open connections
+        # quickly: a new probe reusing a 4-tuple must not meet a stale SYN_RECV entry.
+        for ns in (target, backend):
+            ns.sysctl("net.ipv4.tcp_synack_retries", "0")
         ports = ",".join(str(p) for p in LISTEN_PORTS)
         for ns in (target, backend):
             proc = ns.spawn(
