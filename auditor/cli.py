@@ -177,9 +177,10 @@ def policy_check(
     from auditor.engine.policy import load_policy
 
     pol = load_policy(file)
+    names = {s.name for s in pol.services}
     _emit(
         f"{file}: valid policy {pol.name!r}: {len(pol.zones)} zone(s), "
-        f"{len(pol.services)} service(s), default {pol.default}"
+        f"{len(names)} service(s) ({len(pol.services)} protocol/port entries), default {pol.default}"
     )
 
 
