@@ -34,11 +34,30 @@ lab_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(lab_app, name="lab")
+baseline_app = typer.Typer(help="Accept an audit as the baseline that --baseline compares against.",
+                           no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
 
 
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+    prometheus = "prometheus"
+
+
+class FailOn(str, Enum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
 
 
 TargetOpt = Annotated[
@@ -88,6 +107,211 @@ def policy_check(
     )
 
 
+PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
+ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")]
+FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
+
+
+def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
+    if fmt is ReportFormat.json:
+        from auditor.report.audit_json import render_audit_json
+
+        return render_audit_json(result, extra)
+    if fmt is ReportFormat.junit:
+        from auditor.report.junit import render_junit
+
+        return render_junit(result)
+    if fmt is ReportFormat.sarif:
+        from auditor.report.sarif import render_sarif
+
+        return render_sarif(result)
+    if fmt is ReportFormat.prometheus:
+        from auditor.report.prometheus import render_prometheus
+
+        return render_prometheus(result)
+    from auditor.report.audit_text import render_audit_text
+
+    return render_audit_text(result)
+
+
+def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> None:
+    if output is not None:
+        from auditor.report.output import write_atomic
+
+        write_atomic(output, text)
+    elif not quiet or failing:
+        _emit(text)
+
+
+def _audit(policy: Path, target: str, no_firewall: bool):
+    import time
+
+    from auditor.collect.target import parse_target, run_in_target
+    from auditor.engine.audit import collect_views, run_audit
+    from auditor.engine.policy import load_policy
+
+    started = time.time()
+    pol = load_policy(policy)
+    tgt = parse_target(target)
+    listeners, ruleset, host, notes = run_in_target(tgt, collect_views, not no_firewall)
+    return run_audit(pol, listeners, target=str(tgt), started_at=started, ruleset=ruleset, host=host, notes=notes)
+
+
+@app.command()
+def audit(
+    policy: PolicyOpt,
+    target: TargetOpt = "host",
+    fmt: ReportFormatOpt = ReportFormat.text,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = FailOn.high,
+    quiet: QuietOpt = False,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="Report only findings that are new since this accepted JSON report (drift).")] = None,
+    no_firewall: Annotated[bool, typer.Option("--no-firewall", help="Skip the firewall view (declared vs listening only).")] = False,
+) -> None:
+    """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
+    above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
+    from auditor.model.finding import Severity
+    from auditor.runlock import audit_lock
+
+    extra = None
+    with audit_lock(target):
+        result = _audit(policy, target, no_firewall)
+    if baseline is not None:
+        from dataclasses import replace
+
+        from auditor.engine.baseline import drift, load_baseline_ids
+
+        d = drift(result.findings, load_baseline_ids(baseline))
+        result = replace(result, findings=d.new, notes=result.notes + (
+            f"baseline {baseline}: {len(d.new)} new, {d.unchanged} unchanged, {len(d.resolved)} resolved finding(s)",))
+        extra = {"drift": {"baseline": str(baseline), "new": len(d.new), "unchanged": d.unchanged,
+                           "resolved": list(d.resolved)}}
+    failing = bool(result.at_or_above(Severity.parse(fail_on.value)))
+    _deliver(_render_report(result, fmt, extra), output, quiet, failing)
+    if failing:
+        raise typer.Exit(1)
+
+
+@baseline_app.command("accept")
+def baseline_accept(
+    policy: PolicyOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to store the baseline (JSON report).")],
+    target: TargetOpt = "host",
+) -> None:
+    """Audit now and store the result as the accepted baseline for later --baseline runs."""
+    from auditor.report.audit_json import render_audit_json
+    from auditor.report.output import write_atomic
+    from auditor.runlock import audit_lock
+
+    with audit_lock(target):
+        result = _audit(policy, target, False)
+    write_atomic(output, render_audit_json(result))
+    _emit(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}")
+
+
+@policy_app.command("init")
+def policy_init(
+    target: TargetOpt = "host",
+    output: OutputOpt = None,
+) -> None:
+    """Draft a policy from what the target exposes now (listeners, and zones the firewall admits
+    them from), for a human to review."""
+    from auditor.collect.target import parse_target, run_in_target
+    from auditor.engine.audit import collect_views
+    from auditor.engine.policy import parse_policy
+    from auditor.engine.policy_draft import draft_policy, draft_zones
+    from auditor.engine.zones import zone_exposures
+
+    tgt = parse_target(target)
+    listeners, ruleset, host, _ = run_in_target(tgt, collect_views, True)
+    views = ()
+    if ruleset is not None and host is not None:
+        stub = parse_policy(_zones_only(draft_zones(host)), "<draft>")
+        views = zone_exposures(ruleset, host, stub, target=str(tgt))
+    from auditor.model.host import HostContext
+
+    text = draft_policy(str(tgt), listeners, host or HostContext(), views)
+    parse_policy(text, "<draft>")  # the draft must itself be a valid policy
+    _deliver(text, output, False, False)
+
+
+def _zones_only(zones: dict[str, list[str]]) -> str:
+    lines = ["version: 1", "name: draft", "zones:"]
+    lines += [f"  {name}: [{', '.join(repr(n) for n in nets)}]" for name, nets in zones.items()]
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def verify(
+    policy: PolicyOpt,
+    ruleset: Annotated[list[str], typer.Option("--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable.")],
+    interface: Annotated[list[str], typer.Option("--interface", help="NAME=ADDR/LEN of the host the ruleset is for; repeatable, at least one.")],
+    fmt: ReportFormatOpt = ReportFormat.text,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = FailOn.high,
+    forwarding: Annotated[bool, typer.Option("--forwarding/--no-forwarding", help="Whether the host forwards (DNAT to other hosts/containers).")] = False,
+    against: Annotated[Optional[list[str]], typer.Option("--against", help="Older ruleset file(s): show what the candidate opens or closes compared to them.")] = None,
+    against_target: Annotated[Optional[str], typer.Option("--against-target", help="Live target to compare the candidate with.")] = None,
+) -> None:
+    """Check candidate ruleset files against the policy before they ship: every declared
+    service reachable from its zones, nothing undeclared reachable (no root needed)."""
+    import time
+
+    from auditor.collect.host import offline_host
+    from auditor.collect.ruleset import read_ruleset_files
+    from auditor.engine.audit import sort_findings
+    from auditor.engine.policy import load_policy
+    from auditor.engine.verify import diff_views, verify_findings
+    from auditor.engine.zones import zone_exposures
+    from auditor.model.finding import Severity
+    from auditor.model.result import AuditResult
+
+    started = time.time()
+    pol = load_policy(policy)
+    ifaces: dict[str, list[str]] = {}
+    for spec in interface:
+        name, sep, addr = spec.partition("=")
+        if not sep or not name or "/" not in addr:
+            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN")
+        ifaces.setdefault(name, []).append(addr)
+    try:
+        host = offline_host(ifaces, forwarding=forwarding)
+    except ValueError as e:
+        raise typer.BadParameter(f"--interface: {e}") from None
+    rules = read_ruleset_files(list(ruleset))
+    views = zone_exposures(rules, host, pol, target=rules.source)
+    findings, checks = verify_findings(pol, views)
+    notes: tuple[str, ...] = rules.notes
+    extra = None
+    if against or against_target:
+        if against:
+            old = read_ruleset_files(list(against))
+            label = ", ".join(against)
+        else:
+            from auditor.collect.ruleset import collect_ruleset
+            from auditor.collect.target import parse_target, run_in_target
+
+            old = run_in_target(parse_target(against_target), collect_ruleset)
+            label = against_target
+        changes = diff_views(zone_exposures(old, host, pol, target=label), views)
+        notes += tuple(
+            f"vs {label}: zone {c.zone} {c.source} {c.protocol} "
+            f"{c.ports[0] if c.ports[0] == c.ports[1] else f'{c.ports[0]}-{c.ports[1]}'}: {c.before} -> {c.after}"
+            for c in changes
+        ) or (f"vs {label}: no change in reachability",)
+        extra = {"diff": [c.__dict__ for c in changes]}
+    result = AuditResult(
+        target=rules.source, policy=pol, listening=(), findings=sort_findings(findings), started_at=started,
+        duration=time.time() - started, ruleset=rules, firewall=views, notes=notes, checks=checks,
+    )
+    failing = bool(result.at_or_above(Severity.parse(fail_on.value)))
+    _deliver(_render_report(result, fmt, extra), output, False, failing)
+    if failing:
+        raise typer.Exit(1)
+
+
 @lab_app.command("up")
 def lab_up() -> None:
     """Build the demo lab (replacing an existing one). Needs root."""
@@ -129,3 +353,6 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("fwaudit: interrupted\n")
         sys.exit(130)
+    except PermissionError as e:
+        sys.stderr.write(f"fwaudit: error: permission denied: {e.filename or e} (run as root)\n")
+        sys.exit(3)

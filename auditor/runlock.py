@@ -19,9 +19,17 @@ LOCK_DIR = os.environ.get("FWAUDIT_LOCK_DIR", "/run/fwaudit")
 
 @contextmanager
 def audit_lock(target: str) -> Iterator[None]:
-    os.makedirs(LOCK_DIR, exist_ok=True)
-    path = os.path.join(LOCK_DIR, "audit-" + re.sub(r"[^A-Za-z0-9_.-]", "_", target) + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    name = "audit-" + re.sub(r"[^A-Za-z0-9_.-]", "_", target) + ".lock"
+    try:
+        os.makedirs(LOCK_DIR, exist_ok=True)
+        path = os.path.join(LOCK_DIR, name)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        # not root: the audit will say which privilege it lacks; lock per user meanwhile
+        directory = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", f"fwaudit-{os.getuid()}")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        path = os.path.join(directory, name)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -245,8 +245,10 @@ def firewall_findings(
         for key in sorted({(l.protocol, l.port, fam) for l in public for fam in _families(l)}):
             proto, port, version = key
             socks = [l for l in public if (l.protocol, l.port) == (proto, port) and version in _families(l)]
-            implicit = [e for v, e in _at(views, None, proto, port, version)
-                        if any(serves(l, v.exposure.destination) for l in socks) and not _explicit(e.decided_by)]
+            hits = [(v, e) for v, e in _at(views, None, proto, port, version)
+                    if any(serves(l, v.exposure.destination) for l in socks) and not _explicit(e.decided_by)]
+            implicit = [e for _, e in hits]
+            zones_hit = sorted({v.zone for v, _ in hits})
             fam = f"ipv{version}"
             checks.append(("FWA105", f"{proto}/{port} {fam}", not implicit))
             if implicit:
@@ -255,9 +257,10 @@ def firewall_findings(
                     title="open port without explicit firewall rule", severity=Severity.MEDIUM,
                     protocol=proto, ports=(port, port),
                     message=(f"{proto}/{port} ({', '.join(_processes(socks)) or 'unknown process'}) listens on "
-                             f"{fam} but no explicit firewall rule decides it for "
-                             f"{', '.join(sorted({e.source for e in implicit})[:4])} (only a chain policy or no firewall)"),
-                    evidence={"decided_by": _rules(implicit), "verdicts": sorted({e.verdict for e in implicit})},
+                             f"{fam} but no explicit firewall rule decides it for zone {', '.join(zones_hit)} "
+                             "(only a chain policy, or no firewall at all)"),
+                    evidence={"decided_by": _rules(implicit), "verdicts": sorted({e.verdict for e in implicit}),
+                              "zones": zones_hit, "sources": sorted({e.source for e in implicit})[:20]},
                     fix=f"add an explicit accept (for declared zones) or drop rule for {proto} dport {port} ({fam})",
                 ))
     return tuple(findings), tuple(checks)

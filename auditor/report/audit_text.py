@@ -1,0 +1,42 @@
+"""The human report: a summary line, then findings by severity in tables (plain off a tty)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.model.finding import Severity
+from auditor.model.result import AuditResult
+from auditor.report.console import render
+
+_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
+          Severity.LOW: "cyan", Severity.INFO: "dim"}
+
+
+def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
+    from rich.table import Table
+    from rich.text import Text
+
+    counts = Counter(f.severity for f in result.findings)
+    parts = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, reverse=True))
+    fw = (f"{len(result.ruleset.rules)} firewall rules in {len(result.ruleset.tables)} tables"
+          if result.ruleset is not None else "no firewall view")
+    head = (f"fwaudit {result.target} against policy {result.policy.name!r} ({result.policy.path}): "
+            + (f"{len(result.findings)} finding(s) ({parts})" if result.findings else "compliant, no findings")
+            + f"; {len(result.listening)} listening sockets, {fw}, "
+            f"{sum(1 for c in result.checks if c[2])}/{len(result.checks)} checks passed "
+            f"in {result.duration:.2f}s")
+    out: list = [Text(head)]
+    for sev in sorted(counts, reverse=True):
+        table = Table(title=f"{str(sev).upper()} ({counts[sev]})", title_justify="left",
+                      title_style=_STYLE[sev], show_lines=True)
+        table.add_column("Id", no_wrap=True)
+        table.add_column("Finding")
+        table.add_column("Fix")
+        for f in result.findings:
+            if f.severity == sev:
+                loc = f" [{f.location[0]}:{f.location[1]}]" if f.location else ""
+                table.add_row(f.id, f"{f.title}: {f.message}{loc}", f.fix or "")
+        out.append(table)
+    for n in result.notes:
+        out.append(Text(f"note: {n}"))
+    return render(out, tty=tty)
