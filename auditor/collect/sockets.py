@@ -97,12 +97,14 @@ def collect_listeners() -> tuple[Listener, ...]:
         raw += [("udp", r) for r in _dump(family, socket.IPPROTO_UDP, 1 << TCP_CLOSE)]
     owners = processes_by_inode({r[6] for _, r in raw})
     names: dict[int, str | None] = {}
+    addrs: dict[tuple[int, bytes], tuple[str, str]] = {}  # most sockets share a few addresses
     out = []
     for proto, (family, _state, src, port, ifindex, _uid, inode, v6only) in raw:
-        if family == socket.AF_INET:
-            fam, addr = "ipv4", socket.inet_ntop(socket.AF_INET, src[:4])
-        else:
-            fam, addr = "ipv6", socket.inet_ntop(socket.AF_INET6, src)
+        key = (family, src)
+        if key not in addrs:
+            addrs[key] = (("ipv4", socket.inet_ntop(socket.AF_INET, src[:4])) if family == socket.AF_INET
+                          else ("ipv6", socket.inet_ntop(socket.AF_INET6, src)))
+        fam, addr = addrs[key]
         if ifindex and ifindex not in names:
             try:
                 names[ifindex] = socket.if_indextoname(ifindex)

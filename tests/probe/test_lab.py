@@ -1,0 +1,48 @@
+"""The demo lab: built, audited with the README's command, shows its seeded flaws, removed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.probe.lab import HOST, LAB_PREFIX, lab_down, lab_up
+from auditor.probe.namespaces import leftover_namespaces
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def lab():
+    info = lab_up()
+    try:
+        yield info
+    finally:
+        lab_down()
+
+
+def test_demo_lab_audit_shows_the_seeded_flaws(lab):
+    res = subprocess.run([sys.executable, "-m", "auditor", "audit", "--policy", "policies/demo.yaml",
+                          "--target", f"netns:{HOST}", "--format", "json"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 1
+    ids = {f["id"] for f in json.loads(res.stdout)["findings"]}
+    assert {
+        "FWA001:tcp/8080",            # undeclared debug server
+        "FWA002:https:tcp/443",       # declared, not running
+        "FWA003:udp/53",              # wrong DNS server
+        "FWA004:tcp/5432",            # postgres on 0.0.0.0, declared loopback
+        "FWA101:internet:tcp/5432",   # ... and the firewall lets the world in
+        "FWA101:internet:tcp/8080",
+    } <= ids
+    assert "FWA101:lan:tcp/22" not in ids and "FWA101:internet:tcp/22" not in ids  # ssh is LAN-only, as declared
+
+
+def test_lab_down_removes_everything_and_is_idempotent():
+    lab_up()
+    assert set(leftover_namespaces(LAB_PREFIX)) == {"fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"}
+    assert sorted(lab_down()) == ["fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"]
+    assert leftover_namespaces(LAB_PREFIX) == [] and lab_down() == []
