@@ -92,6 +92,102 @@ def _listeners_report(label: str, fmt: str) -> str:
     return listeners_json(label, found) if fmt == "json" else listeners_text(label, found)
 
 
+@app.command()
+def exposure(
+    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
+    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: to force the format.")] = None,
+    in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
+    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
+    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
+    interface: Annotated[Optional[list[str]], typer.Option("--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """What the firewall does with every new inbound TCP/UDP connection, per source and port
+    range, and which rule decided it (live from a target or offline from ruleset files)."""
+    from auditor.engine.exposure import exposures
+    from auditor.report.exposure import exposure_json, exposure_text
+
+    if (target is None) == (not ruleset):
+        raise typer.BadParameter("give exactly one of --target or --ruleset")
+    pol = None
+    if policy is not None:
+        from auditor.engine.policy import load_policy
+
+        pol = load_policy(policy)
+    if target is not None:
+        from auditor.collect.target import parse_target, run_in_target
+        from auditor.engine.exposure import live_exposures
+
+        tgt = parse_target(target)
+        parts = run_in_target(
+            tgt, live_exposures, str(tgt), in_interface, destination,
+            sources=source or [], zones=zone or [], policy=pol,
+        )
+    else:
+        from auditor.collect.host import offline_host
+        from auditor.collect.ruleset import read_ruleset_files
+
+        if destination is None:
+            raise typer.BadParameter("--destination is required with --ruleset")
+        rules = read_ruleset_files(list(ruleset or []))
+        host = offline_host(_interfaces(in_interface, destination, interface or []))
+        parts = exposures(
+            rules, host, target=rules.source, in_interface=in_interface, destination=destination,
+            sources=source or [], zones=zone or [], policy=pol,
+        )
+    _emit(exposure_json(parts) if fmt is OutputFormat.json else exposure_text(parts))
+
+
+def _interfaces(in_interface: str, destination: str, specs: list[str]) -> dict[str, list[str]]:
+    import ipaddress
+
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, addr = spec.partition("=")
+        try:
+            ipaddress.ip_interface(addr)
+        except ValueError:
+            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN") from None
+        if not sep or not name:
+            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN")
+        out.setdefault(name, []).append(addr)
+    try:
+        ipaddress.ip_address(destination)
+    except ValueError:
+        raise typer.BadParameter(f"--destination {destination!r} is not an address") from None
+    out.setdefault(in_interface, []).append(destination)
+    return out
+
+
+@app.command()
+def rules(
+    target: Annotated[Optional[str], typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
+    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file; repeatable.")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Show the firewall as fwaudit reads it: every table, chain and rule of every backend, with
+    the parts it does not understand marked."""
+    from auditor.report.rules import rules_json, rules_text
+
+    if (target is None) == (not ruleset):
+        raise typer.BadParameter("give exactly one of --target or --ruleset")
+    if target is not None:
+        from auditor.collect.ruleset import collect_ruleset
+        from auditor.collect.target import parse_target, run_in_target
+
+        tgt = parse_target(target)
+        rs = run_in_target(tgt, collect_ruleset)
+        label = str(tgt)
+    else:
+        from auditor.collect.ruleset import read_ruleset_files
+
+        rs = read_ruleset_files(list(ruleset or []))
+        label = rs.source
+    _emit(rules_json(label, rs) if fmt is OutputFormat.json else rules_text(label, rs))
+
+
 @policy_app.command("check")
 def policy_check(
     file: Annotated[Path, typer.Argument(help="Policy file (YAML) to validate.")],
