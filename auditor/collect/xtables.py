@@ -83,9 +83,14 @@ def iptc_save_text(version: int, names: list[str]) -> str:
     with _IPTC_LOCK:
         import iptc  # 164 ms import; only when the binding is used
 
+        # python-iptables probes *every* table (Table.ALL) when a rule jumps to a user chain
+        # (Target._is_standard_target), and probing opens — i.e. creates — missing tables. Seed
+        # its availability cache with what the kernel lists, so it never opens anything else.
+        cls = iptc.Table if version == 4 else iptc.Table6
+        cls.existing_table_names = {t: t in names for t in cls.ALL}
         out: list[str] = []
         for name in names:
-            table = iptc.Table(name) if version == 4 else iptc.Table6(name)
+            table = cls(name)
             table.autocommit = False
             table.refresh()  # the handle binds to the namespace current at refresh
             out.append(f"*{name}")
