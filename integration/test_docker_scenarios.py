@@ -1,0 +1,158 @@
+"""Containers as targets, and the Docker host's published ports, audited end to end.
+
+Each scenario asserts the exact finding ids; the host scenarios also probe from a client
+namespace so the static verdict and the kernel are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.collect.docker import container_info
+from auditor.collect.netns import run_in_namespace
+from auditor.probe.connect import Point, probe
+
+pytestmark = [pytest.mark.root, pytest.mark.docker]
+ROOT = Path(__file__).resolve().parents[1]
+
+CONTAINER_FW = """table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    iifname "lo" accept
+    tcp dport { PORTS } accept
+  }
+}
+"""
+
+
+def fwaudit(lab, *args):
+    env = dict(os.environ, DOCKER_HOST=lab.docker_host)
+    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def audit_ids(lab, policy_text, target, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text)
+    res = fwaudit(lab, "audit", "--policy", str(policy), "--target", target, "--format", "json")
+    assert res.returncode in (0, 1), res.stderr
+    return res.returncode, sorted(f["id"] for f in json.loads(res.stdout)["findings"])
+
+
+@pytest.fixture(scope="module")
+def app_net(docker_lab):
+    return docker_lab.network("app", "198.18.60.0/24")
+
+
+def wait_listening(lab, container, port):
+    pid = lab.container_pid(container)
+    for _ in range(50):
+        out = subprocess.run(["nsenter", "-t", str(pid), "-n", "ss", "-tlnH"], capture_output=True, text=True).stdout
+        if f":{port} " in out:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+POLICY_WEB = """version: 1
+name: web
+ignore_processes: [dockerd]
+zones: {internet: [0.0.0.0/0, "::/0"]}
+services:
+  - {name: http, protocol: tcp, port: 80, zones: [internet], process: httpd}
+"""
+
+
+def test_container_target_info_and_listeners(docker_lab, app_net):
+    c = docker_lab.run("info", ["httpd", "-f", "-p", "80"], network=app_net, ports={"80/tcp": 18080})
+    wait_listening(docker_lab, c, 80)
+    info = container_info(c.name, base_url=docker_lab.docker_host)
+    assert info.pid == docker_lab.container_pid(c) and info.networks[0].address.startswith("198.18.60.")
+    assert info.networks[0].bridge and info.networks[0].bridge.startswith("br-")
+    assert [(p.protocol, p.host_port, p.container_port) for p in info.published] == [("tcp", 18080, 80)] * len(info.published)
+    doc = json.loads(fwaudit(docker_lab, "listeners", "--target", f"container:{c.name}", "--format", "json").stdout)
+    assert ("tcp", 80, "httpd") in {(l["protocol"], l["port"], p["name"]) for l in doc["listeners"] for p in l["processes"]}
+    res = fwaudit(docker_lab, "listeners", "--target", "container:fwa-it-no-such-container")
+    assert res.returncode == 2 and "no container" in res.stderr
+    c.remove(force=True)  # its published port would show up on the host in later scenarios
+
+
+def test_web_container_with_correct_policy_is_compliant(docker_lab, app_net, tmp_path):
+    c = docker_lab.run("web", ["httpd", "-f", "-p", "80"], network=app_net)
+    docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80"))
+    wait_listening(docker_lab, c, 80)
+    assert audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path) == (0, [])
+
+
+def test_database_bound_to_all_addresses_where_policy_says_loopback(docker_lab, app_net, tmp_path):
+    c = docker_lab.run("db", ["httpd", "-f", "-p", "5432"], network=app_net)
+    # this container's firewall is written with iptables-nft
+    for rule in (["-P", "INPUT", "DROP"], ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
+                 ["-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]):
+        docker_lab.in_container(c, ["iptables-nft", *rule])
+    wait_listening(docker_lab, c, 5432)
+    policy = """version: 1
+name: db
+ignore_processes: [dockerd]
+zones: {internet: [0.0.0.0/0]}
+services:
+  - {name: postgres, protocol: tcp, port: 5432, zones: [], process: httpd, bind: loopback}
+"""
+    assert audit_ids(docker_lab, policy, f"container:{c.name}", tmp_path) == (1, ["FWA004:tcp/5432"])
+
+
+def test_firewall_hole_inside_a_container(docker_lab, app_net, tmp_path):
+    c = docker_lab.run("hole", ["sh", "-c", "httpd -p 8080; exec httpd -f -p 80"], network=app_net)
+    docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80, 8080"))
+    wait_listening(docker_lab, c, 8080)
+    code, ids = audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path)
+    assert (code, ids) == (1, ["FWA001:tcp/8080", "FWA101:internet:tcp/8080"])
+
+
+HOST_POLICY = """version: 1
+name: docker-host
+ignore_processes: [dockerd]
+zones:
+  lan: [198.18.61.0/24]
+  internet: [0.0.0.0/0, "::/0"]
+services: [SERVICES]
+"""
+
+
+def test_published_port_bypasses_input_and_docker_user_restricts_it(docker_lab, app_net, tmp_path):
+    lab = docker_lab
+    c = lab.run("pub", ["httpd", "-f", "-p", "80"], network=app_net, ports={"80/tcp": 8080})
+    wait_listening(lab, c, 80)
+    lab.in_engine(["iptables-nft", "-P", "INPUT", "DROP"])  # the host "blocks everything"
+    lab.in_engine(["ip", "route", "add", "198.18.62.0/24", "dev", "eth0"])
+    lab.client_ns.add_address("eth0", "198.18.62.10/24")
+    target = f"netns:{lab.engine.name}"
+
+    # 1. the bypass: reachable from everywhere through FORWARD although INPUT drops everything
+    code, ids = audit_ids(lab, HOST_POLICY.replace("[SERVICES]", "[]"), target, tmp_path)
+    assert code == 1
+    assert {"FWA101:lan:tcp/8080", "FWA101:internet:tcp/8080"} <= set(ids)
+    exp = json.loads(fwaudit(lab, "exposure", "--target", target, "--in-interface", "eth0",
+                             "--source", "198.18.62.10", "--format", "json").stdout)
+    (e8080,) = [e for e in exp["exposure"] if e["protocol"] == "tcp" and e["ports"][0] <= 8080 <= e["ports"][1]]
+    assert (e8080["verdict"], e8080["path"]) == ("accept", "forward")
+    assert e8080["translated_to"]["port"] == 80 and e8080["translated_to"]["address"].startswith("198.18.60.")
+    points = [Point("198.18.61.10", "198.18.61.1", "tcp", 8080), Point("198.18.62.10", "198.18.61.1", "tcp", 8080),
+              Point("198.18.62.10", "198.18.61.1", "tcp", 22)]
+    kernel = run_in_namespace(lab.client_ns.path, probe, points)
+    assert [kernel[p] for p in points] == ["open", "open", "silent"]  # the kernel agrees with the model
+
+    # 2. DOCKER-USER restricts the published port to the LAN: declared for the LAN, compliant
+    lab.in_engine(["iptables-nft", "-I", "DOCKER-USER", "-i", "eth0", "!", "-s", "198.18.61.0/24", "-j", "DROP"])
+    service = "[{name: http-alt, protocol: tcp, port: 8080, zones: [lan], process: docker-proxy}]"
+    code, ids = audit_ids(lab, HOST_POLICY.replace("[SERVICES]", service), target, tmp_path)
+    assert (code, [i for i in ids if i.startswith(("FWA101", "FWA001"))]) == (0, [])
+    kernel = run_in_namespace(lab.client_ns.path, probe, points[:2])
+    assert [kernel[p] for p in points[:2]] == ["open", "silent"]
