@@ -408,6 +408,63 @@ def verify(
         raise typer.Exit(1)
 
 
+class Protocols(str, Enum):
+    tcp = "tcp"
+    udp = "udp"
+    all = "all"
+
+
+@app.command()
+def scan(
+    target: Annotated[str, typer.Option("--target", "-t", help="netns:NAME, pid:PID, container:NAME or host.")],
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address to probe from; repeatable.")] = None,
+    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Probe from a representative address of this policy zone; repeatable.")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
+    ports: Annotated[str, typer.Option("--ports", help="Ports, e.g. 1-1024,8080.")] = "1-1024",
+    protocol: Annotated[Protocols, typer.Option("--protocol", help="tcp, udp or all.")] = Protocols.tcp,
+    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Address to scan (default: the target's first address / the container's).")] = None,
+    bridge: Annotated[Optional[str], typer.Option("--bridge", help="Attach to this bridge of the target instead of a dedicated veth.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Put the static verdict beside each scanned range and flag disagreements.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Probe the target from a vantage-point namespace fwaudit creates (and removes): SYN scan
+    for TCP (connect scan without raw sockets), payload probes for UDP."""
+    from auditor.collect.target import parse_target
+    from auditor.probe.scan import parse_ports, run_scan, zone_representatives
+    from auditor.report.scan import scan_json, scan_text
+
+    tgt = parse_target(target)
+    sources = list(source or [])
+    if zone:
+        if policy is None:
+            raise typer.BadParameter("--zone needs --policy FILE")
+        from auditor.engine.policy import load_policy
+
+        sources += list(zone_representatives(load_policy(policy), list(zone)).values())
+    if not sources:
+        raise typer.BadParameter("give --source or --zone")
+    protos = ["tcp", "udp"] if protocol is Protocols.all else [protocol.value]
+    results = run_scan(tgt, sources, parse_ports(ports), protos, destination=destination, bridge=bridge)
+    notes = None
+    if explain:
+        from auditor.probe.scan import explain_results
+
+        notes = explain_results(tgt, results)
+    _emit(scan_json(results, notes) if fmt is OutputFormat.json else scan_text(results, notes))
+
+
+@app.command()
+def cleanup() -> None:
+    """Remove what an interrupted scan left behind (fwa-probe-* namespaces, journaled routes)
+    and nothing else."""
+    from auditor.collect.target import require_root
+    from auditor.probe.vantage import cleanup_leftovers
+
+    require_root("cleaning up probe namespaces")
+    removed = cleanup_leftovers()
+    _emit("cleanup: " + (", ".join(removed) if removed else "nothing left behind"))
+
+
 @lab_app.command("up")
 def lab_up() -> None:
     """Build the demo lab (replacing an existing one). Needs root."""

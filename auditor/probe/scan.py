@@ -1,0 +1,145 @@
+"""``fwaudit scan``: attach a vantage point to the target and probe it, per source.
+
+Sources are given (``--source``) or one representative per policy zone (an address the zone
+owns inside the lab ranges). Container targets are reached through the container's own bridge
+network in the Docker engine's namespace, so the probe arrives on the container's real
+interface. Results cover every requested port once per source and protocol.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from pathlib import Path
+
+from auditor.collect.netns import run_in_namespace
+from auditor.collect.target import Target, namespace_path, require_root
+from auditor.errors import InputError
+from auditor.model.policy import Policy
+from auditor.model.scan import ScanResult
+from auditor.probe import synscan
+from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
+
+
+def parse_ports(spec: str) -> list[int]:
+    ports: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo_s, sep, hi_s = part.partition("-")
+        try:
+            lo, hi = int(lo_s), int(hi_s) if sep else int(lo_s)
+        except ValueError:
+            raise InputError(f"invalid port spec {part!r} (use e.g. 1-1024,8080)") from None
+        if not (1 <= lo <= hi <= 65535):
+            raise InputError(f"invalid port range {part!r} (1-65535, low-high)")
+        ports.update(range(lo, hi + 1))
+    if not ports:
+        raise InputError("no ports to scan")
+    return sorted(ports)
+
+
+def zone_representatives(policy: Policy, zones: list[str], version: int = 4) -> dict[str, str]:
+    """One source address per zone: the highest usable address the zone owns in the lab ranges."""
+    from auditor.engine.zones import effective_zone_sources
+
+    owned = effective_zone_sources(policy, version)
+    out: dict[str, str] = {}
+    for z in zones:
+        if policy.zone(z) is None:
+            raise InputError(f"zone {z!r} is not defined in {policy.path}")
+        pick = None
+        for net_text in owned.get(z, []):
+            net = ipaddress.ip_network(net_text)
+            for lab in LAB_NETWORKS:
+                if lab.version == net.version and net.overlaps(lab):
+                    inner = net if net.subnet_of(lab) else lab
+                    candidate = inner.broadcast_address - 1 if inner.num_addresses > 2 else inner.network_address
+                    pick = max(pick, candidate) if pick is not None else candidate
+        if pick is None:
+            raise InputError(f"zone {z!r} owns no address inside 198.18.0.0/15; give --source")
+        out[z] = str(pick)
+    return out
+
+
+def _engine_namespace() -> str:
+    """The network namespace of the Docker engine serving DOCKER_HOST (where its bridges live)."""
+    sock = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"dockerd"):
+            hosts = [c.decode() for c in cmd if c.startswith(b"unix://")]
+            if (sock == "/var/run/docker.sock" and not hosts) or f"unix://{sock}" in hosts:
+                return f"/proc/{pid}/ns/net"
+    raise InputError(f"cannot find the dockerd serving {sock}")
+
+
+def run_scan(target: Target, sources: list[str], ports: list[int], protocols: list[str], *,
+             destination: str | None = None, bridge: str | None = None) -> list[ScanResult]:
+    require_root("scanning from a vantage-point namespace")
+    attach_path = namespace_path(target)
+    if target.kind == "container":
+        from auditor.collect.docker import container_info
+
+        info = container_info(target.ref)
+        net = info.networks[0]
+        attach_path, bridge = _engine_namespace(), bridge or net.bridge
+        destination = destination or net.address
+    if destination is None:
+        from auditor.collect.host import collect_host
+
+        host = run_in_namespace(attach_path, collect_host)
+        addrs = [a.ip for i in host.interfaces if i.name != "lo" for a in i.addresses
+                 if a.version == 4 and not a.ip.is_loopback]
+        if not addrs:
+            raise InputError(f"{target} has no IPv4 address to scan; give --destination")
+        destination = str(addrs[0])
+    started = time.time()
+    with VantagePoint(attach_path, sources, destination=destination, bridge=bridge) as vp:
+        assert vp.ns is not None
+        results: list[ScanResult] = []
+        entries = []
+        method = "syn"
+        if "tcp" in protocols:
+            rows, method = run_in_namespace(vp.ns.path, synscan.syn_scan, sources, destination, ports)
+            entries += synscan.ranges(rows, "tcp")
+        if "udp" in protocols:
+            rows = run_in_namespace(vp.ns.path, synscan.udp_scan, sources, destination, ports)
+            entries += synscan.ranges(rows, "udp")
+        results.append(ScanResult(str(target), vp.arrival_interface, destination, tuple(entries), method,
+                                  time.time() - started))
+    return results
+
+
+def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:
+    """The evaluator's verdict beside each scanned range (for the arrival interface the probe
+    really used), with disagreements flagged."""
+    from auditor.collect.ruleset import collect_firewall_view
+    from auditor.collect.sockets import collect_listeners
+    from auditor.engine.crosscheck import compare
+    from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
+
+    path = namespace_path(target)
+    if target.kind == "container":
+        from auditor.collect.docker import container_pid
+
+        path = f"/proc/{container_pid(target.ref)}/ns/net"
+    rules, host = run_in_namespace(path, collect_firewall_view)
+    listening = {(l.protocol, l.port) for l in run_in_namespace(path, collect_listeners)}
+    out = []
+    for r in results:
+        iface = r.in_interface
+        if target.kind == "container":
+            iface = "eth0"  # the probe arrives on the container's own interface
+        sources = tuple(sorted({e.source for e in r.entries}))
+        exp = evaluate_exposure(rules, host, ExposureQuery(iface, r.destination, sources), target=str(target))
+        for c in compare(r, exp, lambda proto, port: (proto, port) in listening):
+            out.append({"source": c.source, "protocol": c.protocol, "ports": list(c.ports), "probed": c.probed,
+                        "verdict": c.verdict, "agrees": c.agrees,
+                        "rule": c.entry.decided_by[-1].text if c.entry.decided_by else None})
+    return out

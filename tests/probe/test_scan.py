@@ -1,0 +1,116 @@
+"""Scanning from vantage points: every state, exact coverage, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.probe.synscan import checksum, parse_tcp_reply, ranges, syn_segment
+from auditor.probe.vantage import PROBE_PREFIX, cleanup_leftovers
+from auditor.probe.namespaces import leftover_namespaces
+
+ROOT = Path(__file__).resolve().parents[2]
+FWAUDIT = [sys.executable, "-m", "auditor"]
+
+RULES = """table inet filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport 80 drop
+    tcp dport 443 reject with tcp reset
+    tcp dport 8443 reject with icmpx admin-prohibited
+    udp dport 123 drop
+  }
+}
+"""
+
+
+def test_syn_segment_checksum_verifies():
+    seg = syn_segment("198.18.0.1", "198.18.0.2", 40000, 22, 12345)
+    pseudo = bytes([198, 18, 0, 1, 198, 18, 0, 2, 0, 6, 0, len(seg)])
+    assert checksum(pseudo + seg) == 0
+    assert seg[13] == 0x02
+
+
+def test_ranges_merge_adjacent_equal_states():
+    rows = [("a", 1, "closed", "rst"), ("a", 2, "closed", "rst"), ("a", 3, "open", "syn-ack"), ("b", 1, "closed", "rst")]
+    assert [(e.source, e.ports, e.state) for e in ranges(rows, "tcp")] == [
+        ("a", (1, 2), "closed"), ("a", (3, 3), "open"), ("b", (1, 1), "closed")]
+
+
+@pytest.fixture
+def target(netns):
+    netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
+    netns.exec(["ip", "addr", "add", "198.18.80.1/24", "dev", "eth0"])
+    netns.exec(["ip", "link", "set", "eth0", "up"])
+    netns.exec(["nft", "-f", "-"], input=RULES)
+    p = netns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", "22,80,443", "--udp", "53,123"],
+                    stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return netns
+
+
+def state(doc, proto, port):
+    (hit,) = [r for r in doc["results"] if r["protocol"] == proto and r["ports"][0] <= port <= r["ports"][1]]
+    return hit["state"], hit["reason"]
+
+
+@pytest.mark.root
+def test_scan_reports_every_state_and_cleans_up(target):
+    routes_before = target.exec(["ip", "route"]).stdout
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.50",
+                          "--ports", "1-1024,8443", "--format", "json", "--explain"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["method"] == "syn" and doc["destination"] == "198.18.80.1" and doc["in_interface"].startswith("fwp")
+    assert state(doc, "tcp", 22) == ("open", "syn-ack")
+    assert state(doc, "tcp", 80) == ("filtered", "no-response")
+    assert state(doc, "tcp", 443) == ("closed", "rst")
+    assert state(doc, "tcp", 8443) == ("filtered", "icmp admin-prohibited")
+    assert state(doc, "tcp", 1000) == ("closed", "rst")
+    covered = sorted(p for r in doc["results"] for p in range(r["ports"][0], r["ports"][1] + 1))
+    assert covered == list(range(1, 1025)) + [8443]  # every requested port exactly once
+    disagree = [e for e in doc["explain"] if not e["agrees"]]
+    assert disagree == [], disagree[:3]
+    assert leftover_namespaces(PROBE_PREFIX) == []
+    assert target.exec(["ip", "route"]).stdout == routes_before
+
+
+@pytest.mark.root
+def test_udp_scan_paces_past_the_icmp_rate_limit(target):
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.51",
+                          "--ports", "53,123,1000-1009", "--protocol", "udp", "--format", "json", "--explain"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert state(doc, "udp", 53) == ("open", "udp-reply")
+    assert state(doc, "udp", 123)[0] == "open_filtered"  # dropped by the firewall
+    # ten closed ports: more ICMP errors than the target's burst allows; pacing resolves all
+    assert all(state(doc, "udp", p) == ("closed", "icmp port-unreachable") for p in range(1000, 1010))
+    assert [e for e in doc["explain"] if not e["agrees"]] == []
+
+
+@pytest.mark.root
+def test_killed_scan_is_cleaned_up_by_cleanup(target):
+    code = (f"import os, signal\nfrom auditor.probe.vantage import VantagePoint\n"
+            f"vp = VantagePoint('{target.path}', ['198.18.80.77'], destination='198.18.80.1')\n"
+            "print('attached', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == -signal.SIGKILL and "attached" in p.stdout
+    left = [n for n in leftover_namespaces(PROBE_PREFIX)]
+    assert left and "198.18.80.77" in target.exec(["ip", "route"]).stdout
+    res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and "netns" in res.stdout
+    assert leftover_namespaces(PROBE_PREFIX) == []
+    deadline = time.monotonic() + 5
+    while "198.18.80.77" in target.exec(["ip", "route"]).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert cleanup_leftovers() == []
