@@ -265,6 +265,7 @@ def audit(
     quiet: QuietOpt = False,
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="Report only findings that are new since this accepted JSON report (drift).")] = None,
     no_firewall: Annotated[bool, typer.Option("--no-firewall", help="Skip the firewall view (declared vs listening only).")] = False,
+    scan: Annotated[bool, typer.Option("--scan", help="Also probe the target from each zone (a representative address per zone) and flag model/probe disagreements (FWA107).")] = False,
 ) -> None:
     """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
     above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
@@ -274,6 +275,10 @@ def audit(
     extra = None
     with audit_lock(target):
         result = _audit(policy, target, no_firewall)
+        if scan:
+            from auditor.engine.audit import with_probes
+
+            result = with_probes(result, target)
     if baseline is not None:
         from dataclasses import replace
 

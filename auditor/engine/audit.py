@@ -73,3 +73,47 @@ def run_audit(
 
 def sort_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (-int(f.severity), f.check, f.id)))
+
+
+def with_probes(result: AuditResult, target: str) -> AuditResult:
+    """Add the *probed* view: scan from each zone's representative address, compare with the
+    model for the interface the probe really arrived on, and add FWA107 for disagreements.
+
+    Ports probed: everything listening or declared (TCP and UDP) — the ports where a
+    disagreement matters — rather than all 65,535."""
+    from dataclasses import replace
+
+    from auditor.collect.target import parse_target
+    from auditor.engine.crosscheck import disagreement_findings
+    from auditor.errors import InputError
+    from auditor.probe.scan import explain_results, run_scan, zone_representatives
+
+    tgt = parse_target(target)
+    ports = sorted({l.port for l in result.listening if not l.is_loopback}
+                   | {p for s in result.policy.services for p in range(s.ports[0], min(s.ports[1], s.ports[0] + 64) + 1)})
+    if not ports:
+        return replace(result, notes=result.notes + ("scan skipped: nothing listening or declared",))
+    probed = []
+    findings = list(result.findings)
+    notes = list(result.notes)
+    for zone in result.policy.zones:
+        try:
+            rep = zone_representatives(result.policy, [zone.name])[zone.name]
+        except InputError as e:
+            notes.append(f"zone {zone.name} not scanned: {e.message}")
+            continue
+        scans = run_scan(tgt, [rep], ports, ["tcp", "udp"])
+        probed += scans
+        from auditor.engine.crosscheck import Comparison
+        comps = [Comparison(d["source"], d["protocol"], tuple(d["ports"]), d["probed"], d["verdict"], d["agrees"],
+                            _entry_stub(d)) for d in explain_results(tgt, scans)]
+        findings += disagreement_findings(comps, zone.name)
+    return replace(result, probed=tuple(probed), findings=sort_findings(findings), notes=tuple(notes))
+
+
+def _entry_stub(d: dict):
+    from auditor.model.exposure import ExposureEntry
+    from auditor.model.ruleset import Origin
+
+    origins = (Origin("file", "", "", "", 0, d["rule"]),) if d.get("rule") else ()
+    return ExposureEntry(d["source"], d["protocol"], tuple(d["ports"]), d["verdict"], origins)

@@ -78,7 +78,15 @@ class VantagePoint:
         os.replace(tmp, self.journal)
 
     def _install_handlers(self) -> None:
+        owner = os.getpid()
+
         def on_term(signum, frame):
+            if os.getpid() != owner:
+                # a forked helper (pyroute2, a namespace worker) inherited this handler: it must
+                # just die as it would have, not run our cleanup
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
             raise _Terminated(f"signal {signum}")
 
         for sig in (signal.SIGTERM,):

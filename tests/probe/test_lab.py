@@ -46,3 +46,15 @@ def test_lab_down_removes_everything_and_is_idempotent():
     assert set(leftover_namespaces(LAB_PREFIX)) == {"fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"}
     assert sorted(lab_down()) == ["fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"]
     assert leftover_namespaces(LAB_PREFIX) == [] and lab_down() == []
+
+
+def test_demo_lab_audit_with_scan_agrees_with_the_model(lab):
+    res = subprocess.run([sys.executable, "-m", "auditor", "audit", "--policy", "policies/demo.yaml",
+                          "--target", f"netns:{HOST}", "--scan", "--format", "json"], capture_output=True, text=True, cwd=ROOT)
+    doc = json.loads(res.stdout)
+    probed = doc["views"]["probed"]
+    assert probed and {p["source"] for p in probed} == {"198.18.0.254", "198.19.255.254"}
+    open_ports = {(p["source"], p["protocol"], p["ports"][0]) for p in probed if p["state"] == "open"}
+    assert ("198.19.255.254", "tcp", 8080) in open_ports and ("198.19.255.254", "tcp", 22) not in open_ports
+    assert not [f for f in doc["findings"] if f["check"] == "FWA107"]
+    assert leftover_namespaces("fwa-probe-") == []
