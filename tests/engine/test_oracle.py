@@ -1,7 +1,7 @@
 """The kernel is the oracle: random rulesets, loaded for real, probed for real, compared with
 the evaluator's verdicts read live from the namespace and offline from the same files.
 
-``FWAUDIT_ORACLE_RULESETS`` sets how many rulesets (default 150), ``FWAUDIT_ORACLE_SEED`` the
+``FWAUDIT_ORACLE_RULESETS`` sets how many rulesets (default 200), ``FWAUDIT_ORACLE_SEED`` the
 base seed (default: random, printed on failure). A failure prints the seed of the ruleset, its
 text and every disagreement; rerun just that one with FWAUDIT_ORACLE_SEED=<seed>
 FWAUDIT_ORACLE_RULESETS=1.
@@ -49,7 +49,7 @@ def _files(tmp_path, backend: str, rng: random.Random) -> tuple[list[tuple[str, 
 
 
 def test_random_rulesets_agree_with_the_kernel(lab, tmp_path):
-    n = int(os.environ.get("FWAUDIT_ORACLE_RULESETS", "150"))
+    n = int(os.environ.get("FWAUDIT_ORACLE_RULESETS", "200"))
     base = int(os.environ.get("FWAUDIT_ORACLE_SEED", random.randrange(1 << 30)))
     failures: list[str] = []
     checked = 0
