@@ -156,3 +156,20 @@ def test_published_port_bypasses_input_and_docker_user_restricts_it(docker_lab, 
     assert (code, [i for i in ids if i.startswith(("FWA101", "FWA001"))]) == (0, [])
     kernel = run_in_namespace(lab.client_ns.path, probe, points[:2])
     assert [kernel[p] for p in points[:2]] == ["open", "silent"]
+
+
+def test_scan_arrives_through_the_containers_own_network_and_agrees(docker_lab, app_net):
+    c = docker_lab.run("scanme", ["sh", "-c", "httpd -p 8080; exec httpd -f -p 80"], network=app_net)
+    docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80"))
+    wait_listening(docker_lab, c, 8080)
+    res = fwaudit(docker_lab, "scan", "--target", f"container:{c.name}", "--source", "198.18.60.200",
+                  "--ports", "1-100,8080", "--explain", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["in_interface"].startswith("br-") and doc["destination"] == container_info(
+        c.name, base_url=docker_lab.docker_host).networks[0].address
+    states = {(r["ports"][0], r["ports"][1]): r["state"] for r in doc["results"]}
+    assert states[(80, 80)] == "open"
+    assert [r["state"] for r in doc["results"] if r["ports"][0] <= 8080 <= r["ports"][1]] == ["filtered"]
+    assert [e for e in doc["explain"] if not e["agrees"]] == []
+    c.remove(force=True)

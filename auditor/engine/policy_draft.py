@@ -40,7 +40,7 @@ def draft_policy(
         "version: 1",
         f"name: {_yaml_str(target.replace(':', '-'))}",
         "default: deny",
-        "require_explicit_rules: true",
+        "require_explicit_rules: false  # set true for the CIS check (explicit rules for all open ports)",
         "zones:",
     ]
     for name, nets in zones.items():
