@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from auditor.errors import FwauditError
+from auditor.errors import FwauditError, Terminated
 
 app = typer.Typer(
     name="fwaudit",
@@ -508,6 +508,9 @@ def main() -> None:
     except FwauditError as e:
         sys.stderr.write(f"fwaudit: error: {e.message}\n")
         sys.exit(e.exit_code)
+    except Terminated:
+        sys.stderr.write("fwaudit: terminated; changes undone\n")
+        sys.exit(143)
     except KeyboardInterrupt:
         sys.stderr.write("fwaudit: interrupted\n")
         sys.exit(130)

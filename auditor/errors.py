@@ -54,3 +54,7 @@ class EnvironmentProblem(FwauditError):
 
 class AlreadyRunning(EnvironmentProblem):
     """Another fwaudit run holds the lock."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that ``finally`` blocks undo changes (exit 143)."""

@@ -23,17 +23,13 @@ import signal
 import subprocess
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.errors import InputError, Terminated
 from auditor.probe.namespaces import Namespace, leftover_namespaces, remove_namespace
 
 PROBE_PREFIX = "fwa-probe-"
 JOURNAL_DIR = Path(os.environ.get("FWAUDIT_JOURNAL_DIR", "/run/fwaudit"))
 LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
 _counter = itertools.count()
-
-
-class _Terminated(Exception):
-    """SIGTERM turned into an exception, so ``finally`` blocks undo our changes."""
 
 
 def _nsexec(path: str, cmd: list[str]) -> subprocess.CompletedProcess:
@@ -87,7 +83,7 @@ class VantagePoint:
                 signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)
                 return
-            raise _Terminated(f"signal {signum}")
+            raise Terminated()
 
         for sig in (signal.SIGTERM,):
             try:

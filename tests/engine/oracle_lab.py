@@ -100,7 +100,7 @@ class OracleLab:
         ]
 
     def kernel(self) -> dict[Point, str]:
-        return run_in_namespace(self.c.path, probe, self.points(), timeout=0.4)
+        return run_in_namespace(self.c.path, probe, self.points(), timeout=0.6)
 
     def live_view(self) -> tuple[Ruleset, HostContext]:
         from auditor.collect.ruleset import collect_firewall_view

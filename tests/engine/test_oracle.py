@@ -62,8 +62,17 @@ def test_random_rulesets_agree_with_the_kernel(lab, tmp_path):
         for tool, text in loads:
             lab.load(tool, text)
         kernel = lab.kernel()
-        for view_name, view in (("live", lab.live_view()), ("offline", lab.offline_view(files))):
-            diff = disagreements(kernel, predicted(*view))
+        views = (("live", predicted(*lab.live_view())), ("offline", predicted(*lab.offline_view(files))))
+        again = None
+        if any(disagreements(kernel, model) for _, model in views):
+            # a probe lost under load is a measurement error, a real disagreement repeats:
+            # probe again and report only points that disagree both times
+            again = lab.kernel()
+        for view_name, model in views:
+            diff = disagreements(kernel, model)
+            if again is not None:
+                repeated = {d.split(": kernel")[0] for d in disagreements(again, model)}
+                diff = [d for d in diff if d.split(": kernel")[0] in repeated]
             checked += len(kernel)
             if diff:
                 texts = "\n".join(f"--- {tool}\n{text}" for tool, text in loads)

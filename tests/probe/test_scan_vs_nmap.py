@@ -1,0 +1,103 @@
+"""Our scanner against nmap from the same vantage point, and interrupted scans leave nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from auditor.collect.netns import run_in_namespace
+from auditor.probe import synscan
+from auditor.probe.namespaces import leftover_namespaces
+from auditor.probe.vantage import PROBE_PREFIX, VantagePoint
+
+pytestmark = pytest.mark.root
+ROOT = Path(__file__).resolve().parents[2]
+
+RULES = """table inet filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip saddr 198.18.81.50 tcp dport 2222 accept
+    tcp dport 2222 drop
+    tcp dport 80 drop
+    tcp dport 443 reject with tcp reset
+    tcp dport 8443 reject with icmpx admin-prohibited
+    udp dport 123 drop
+    udp dport 161 reject with icmpx admin-prohibited
+  }
+}
+"""
+def mine(pid: int) -> list[str]:
+    """Probe namespaces of one process (tests may run beside other scans)."""
+    return [n for n in leftover_namespaces(PROBE_PREFIX) if n.startswith(f"{PROBE_PREFIX}{pid}-")]
+
+
+NMAP_STATE = {"open": "open", "closed": "closed", "filtered": "filtered", "open|filtered": "open_filtered"}
+
+
+@pytest.fixture
+def target(netns):
+    netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
+    netns.exec(["ip", "addr", "add", "198.18.81.1/24", "dev", "eth0"])
+    netns.exec(["ip", "link", "set", "eth0", "up"])
+    netns.exec(["nft", "-f", "-"], input=RULES)
+    p = netns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", "22,80,443,2222,8443", "--udp", "53,123,161"],
+                    stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return netns
+
+
+def nmap(vp: VantagePoint, source: str, args: list[str]) -> dict[tuple[str, int], str]:
+    out = subprocess.run(["nsenter", f"--net={vp.ns.path}", "nmap", "-n", "-Pn", "-S", source, "-e", "eth0",
+                          "--max-retries", "2", "-oX", "-", *args, "198.18.81.1"],
+                         capture_output=True, text=True, check=True).stdout
+    states = {}
+    for port in ET.fromstring(out).iter("port"):
+        states[(port.get("protocol"), int(port.get("portid")))] = NMAP_STATE[port.find("state").get("state")]
+    return states
+
+
+def test_tcp_and_udp_results_equal_nmap(target):
+    sources = ["198.18.81.50", "198.18.81.60"]
+    with VantagePoint(target.path, sources, destination="198.18.81.1") as vp:
+        for src in sources:
+            ours_tcp, method = run_in_namespace(vp.ns.path, synscan.syn_scan, [src], "198.18.81.1", list(range(1, 10001)))
+            assert method == "syn"
+            theirs = nmap(vp, src, ["-sS", "-p", "1-10000"])
+            ours = {("tcp", p): state for _, p, state, _ in ours_tcp}
+            # nmap lists only "interesting" ports; the rest share the reported default state
+            assert {k: v for k, v in ours.items() if k in theirs} == theirs
+            assert set(ours.values()) - set(theirs.values()) <= {"closed"}
+            udp_ports = [53, 123, 161, 1000, 1001]
+            ours_udp = {("udp", p): state for _, p, state, _ in
+                        run_in_namespace(vp.ns.path, synscan.udp_scan, [src], "198.18.81.1", udp_ports)}
+            time.sleep(2)  # let the target's ICMP token bucket refill for nmap
+            theirs_udp = nmap(vp, src, ["-sU", "-p", ",".join(map(str, udp_ports))])
+            assert ours_udp == theirs_udp
+        assert ours[("tcp", 2222)] == "filtered"  # source .60 is not allowed; .50 (first loop) was
+    assert mine(os.getpid()) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_scan_cleans_up_itself(target, sig):
+    routes = target.exec(["ip", "route"]).stdout
+    p = subprocess.Popen([sys.executable, "-m", "auditor", "scan", "--target", f"netns:{target.name}",
+                          "--source", "198.18.81.70", "--ports", "1-65535", "--protocol", "all"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not mine(p.pid):
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(sig)
+    p.wait(timeout=30)
+    assert mine(p.pid) == []
+    assert target.exec(["ip", "route"]).stdout == routes
+    assert "fwp" not in target.exec(["ip", "-o", "link"]).stdout
+    assert "Traceback" not in p.stderr.read()
