@@ -173,3 +173,21 @@ def test_scan_arrives_through_the_containers_own_network_and_agrees(docker_lab, 
     assert [r["state"] for r in doc["results"] if r["ports"][0] <= 8080 <= r["ports"][1]] == ["filtered"]
     assert [e for e in doc["explain"] if not e["agrees"]] == []
     c.remove(force=True)
+
+
+def test_container_audit_with_scan_probed_and_static_agree(docker_lab, app_net, tmp_path):
+    c = docker_lab.run("scanaudit", ["httpd", "-f", "-p", "80"], network=app_net)
+    docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80"))
+    wait_listening(docker_lab, c, 80)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY_WEB.replace("zones: {internet: [0.0.0.0/0, \"::/0\"]}",
+                                         "zones: {app: [198.18.60.0/24], internet: [0.0.0.0/0, \"::/0\"]}")
+                      .replace("zones: [internet]", "zones: [app, internet]"))
+    res = fwaudit(docker_lab, "audit", "--policy", str(policy), "--target", f"container:{c.name}", "--scan",
+                  "--format", "json")
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0, (res.stderr, doc["findings"])
+    probed = {(p["source"], p["protocol"], p["ports"][0], p["state"]) for p in doc["views"]["probed"]}
+    assert ("198.18.60.254", "tcp", 80, "open") in probed and ("198.19.255.254", "tcp", 80, "open") in probed
+    assert doc["findings"] == []
+    c.remove(force=True)

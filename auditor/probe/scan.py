@@ -99,21 +99,71 @@ def run_scan(target: Target, sources: list[str], ports: list[int], protocols: li
         if not addrs:
             raise InputError(f"{target} has no IPv4 address to scan; give --destination")
         destination = str(addrs[0])
+    udp_listening = _udp_listening(target) if "udp" in protocols else None
     started = time.time()
-    with VantagePoint(attach_path, sources, destination=destination, bridge=bridge) as vp:
+    with VantagePoint(attach_path, sources, destination=destination, bridge=bridge) as vp, _Progress(
+            len(sources) * len(protocols)) as progress:
         assert vp.ns is not None
-        results: list[ScanResult] = []
         entries = []
         method = "syn"
-        if "tcp" in protocols:
-            rows, method = run_in_namespace(vp.ns.path, synscan.syn_scan, sources, destination, ports)
-            entries += synscan.ranges(rows, "tcp")
-        if "udp" in protocols:
-            rows = run_in_namespace(vp.ns.path, synscan.udp_scan, sources, destination, ports)
-            entries += synscan.ranges(rows, "udp")
-        results.append(ScanResult(str(target), vp.arrival_interface, destination, tuple(entries), method,
-                                  time.time() - started))
-    return results
+        for src in sources:
+            if "tcp" in protocols:
+                rows, method = run_in_namespace(vp.ns.path, synscan.syn_scan, [src], destination, ports)
+                entries += synscan.ranges(rows, "tcp")
+                progress.advance(f"tcp from {src}")
+            if "udp" in protocols:
+                rows = run_in_namespace(vp.ns.path, synscan.udp_scan, [src], destination, ports)
+                entries += synscan.ranges(_resolve_udp(rows, udp_listening), "udp")
+                progress.advance(f"udp from {src}")
+        return [ScanResult(str(target), vp.arrival_interface, destination, tuple(entries), method,
+                           time.time() - started)]
+
+
+def _udp_listening(target: Target) -> set[int] | None:
+    """UDP ports with a socket on the target (when we can read it): a silent port with no
+    socket cannot be open — the local view turns open|filtered into filtered there."""
+    from auditor.collect.sockets import collect_listeners
+
+    path = namespace_path(target)
+    try:
+        return {l.port for l in run_in_namespace(path, collect_listeners) if l.protocol == "udp"}
+    except Exception:  # noqa: BLE001 - the local view is an aid, not a requirement
+        return None
+
+
+def _resolve_udp(rows, listening: set[int] | None):
+    if listening is None:
+        return rows
+    return [(s, p, "filtered", "no-response; nothing listens there (local view)")
+            if state == "open_filtered" and p not in listening else (s, p, state, reason)
+            for s, p, state, reason in rows]
+
+
+class _Progress:
+    """A progress bar on a terminal (stderr), nothing otherwise."""
+
+    def __init__(self, total: int) -> None:
+        import sys
+
+        self._bar = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._task = self._bar.add_task("scanning", total=total)
+
+    def __enter__(self) -> "_Progress":
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def advance(self, what: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=f"scanned {what}")
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:

@@ -109,6 +109,12 @@ class VantagePoint:
             self.arrival_interface = bridge
             for s in self.sources:  # the bridge's subnet is on-link for the probe too
                 self._route_probe(s)
+                plen = "128" if ":" in s else "32"
+                # sources outside the bridge's subnet: replies routed by the target go back here
+                res = subprocess.run(["nsenter", f"--net={self.target_path}", "--", "ip", "route", "add",
+                                      f"{s}/{plen}", "dev", bridge], capture_output=True, text=True)
+                if res.returncode == 0:
+                    self._record({"kind": "route", "target_route": f"{s}/{plen}", "dev": bridge})
         else:
             self.arrival_interface = peer
             for s in self.sources:

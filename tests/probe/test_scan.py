@@ -25,7 +25,7 @@ RULES = """table inet filter {
     tcp dport 80 drop
     tcp dport 443 reject with tcp reset
     tcp dport 8443 reject with icmpx admin-prohibited
-    udp dport 123 drop
+    udp dport { 123, 124 } drop
   }
 }
 """
@@ -87,12 +87,13 @@ def test_scan_reports_every_state_and_cleans_up(target):
 @pytest.mark.root
 def test_udp_scan_paces_past_the_icmp_rate_limit(target):
     res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.51",
-                          "--ports", "53,123,1000-1009", "--protocol", "udp", "--format", "json", "--explain"],
+                          "--ports", "53,123,124,1000-1009", "--protocol", "udp", "--format", "json", "--explain"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert state(doc, "udp", 53) == ("open", "udp-reply")
-    assert state(doc, "udp", 123)[0] == "open_filtered"  # dropped by the firewall
+    assert state(doc, "udp", 123)[0] == "open_filtered"  # dropped by the firewall, a socket exists
+    assert state(doc, "udp", 124) == ("filtered", "no-response; nothing listens there (local view)")
     # ten closed ports: more ICMP errors than the target's burst allows; pacing resolves all
     assert all(state(doc, "udp", p) == ("closed", "icmp port-unreachable") for p in range(1000, 1010))
     assert [e for e in doc["explain"] if not e["agrees"]] == []
