@@ -133,3 +133,19 @@ def test_without_root_exit_3_names_the_capability(host):
                           *FWAUDIT, "audit", "--policy", str(policy), "--target", f"netns:{host.name}"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 3 and "needs root (CAP_SYS_ADMIN" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_killed_audit_never_leaves_a_half_written_report(host, tmp_path):
+    out = tmp_path / "report.json"
+    policy = str(tmp_path / "policy.yaml")
+    assert run("audit", "--policy", policy, "--target", f"netns:{host.name}", "--format", "json",
+               "--output", str(out)).returncode == 0
+    for delay in (0.05, 0.15, 0.25, 0.35, 0.45, 0.6):
+        p = subprocess.Popen([*FWAUDIT, "audit", "--policy", policy, "--target", f"netns:{host.name}",
+                              "--format", "json", "--output", str(out)], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        jsonschema.validate(json.loads(out.read_text()), SCHEMA)  # the old or the new report, never half
+    # a kill between mkstemp and rename can leave a hidden temp file, never a broken report
