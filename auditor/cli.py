@@ -355,6 +355,7 @@ def verify(
     forwarding: Annotated[bool, typer.Option("--forwarding/--no-forwarding", help="Whether the host forwards (DNAT to other hosts/containers).")] = False,
     against: Annotated[Optional[list[str]], typer.Option("--against", help="Older ruleset file(s): show what the candidate opens or closes compared to them.")] = None,
     against_target: Annotated[Optional[str], typer.Option("--against-target", help="Live target to compare the candidate with.")] = None,
+    prove: Annotated[bool, typer.Option("--prove", help="Also load the candidate into a throwaway lab copy of the host (root) and probe it from every zone.")] = False,
 ) -> None:
     """Check candidate ruleset files against the policy before they ship: every declared
     service reachable from its zones, nothing undeclared reachable (no root needed)."""
@@ -385,6 +386,14 @@ def verify(
     views = zone_exposures(rules, host, pol, target=rules.source)
     findings, checks = verify_findings(pol, views)
     notes: tuple[str, ...] = rules.notes
+    if prove:
+        from auditor.collect.target import require_root
+        from auditor.probe.prove import prove as run_proof
+
+        require_root("--prove (building a lab copy of the host)")
+        proof_findings, proof_notes = run_proof(pol, list(ruleset), ifaces, views)
+        findings += tuple(proof_findings)
+        notes += tuple(proof_notes)
     extra = None
     if against or against_target:
         if against:

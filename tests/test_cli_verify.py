@@ -54,6 +54,8 @@ def test_extra_port_is_reported_at_its_line(tmp_path):
     res = verify(tmp_path, bad, "--format", "json")
     assert res.returncode == 1
     assert ids(res) == ["FWA201:internet:tcp/3306-3306", "FWA201:lan:tcp/3306-3306"]
+    text = verify(tmp_path, bad).stdout  # brackets in paths and rule texts are not markup
+    assert f"[{tmp_path / 'cand.nft'}:8]" in text and "tcp dport 3306 accept" in text
     sarif = json.loads(verify(tmp_path, bad, "--format", "sarif").stdout)
     loc = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"].endswith("cand.nft") and loc["region"]["startLine"] == 8
@@ -108,3 +110,29 @@ def test_policy_init_drafts_a_valid_policy_from_a_host(netns, tmp_path):
     audit = subprocess.run([*FWAUDIT, "audit", "--policy", str(out), "--target", f"netns:{netns.name}",
                             "--format", "json"], capture_output=True, text=True, cwd=ROOT)
     assert json.loads(audit.stdout)["findings"] == [] and audit.returncode == 0
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("name,text", [("cand.nft", GOOD), ("cand.rules", """*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -s 198.18.0.0/24 -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80,443,3306 -j ACCEPT
+COMMIT
+""")])
+def test_prove_agrees_with_the_static_verdict_and_leaves_nothing(tmp_path, name, text):
+    from auditor.probe.namespaces import leftover_namespaces
+
+    before = set(leftover_namespaces("fwa-"))
+    res = verify(tmp_path, text, "--prove", "--format", "json", name=name)
+    doc = json.loads(res.stdout)
+    assert not [f for f in doc["findings"] if f["check"] == "FWA107"], doc["findings"]
+    proof = [n for n in doc["notes"] if n.startswith("proof:")]
+    assert proof and "0 disagreement(s)" in proof[-1]
+    if name == "cand.rules":  # 3306 is open in the candidate: a static finding, confirmed by the probe
+        assert res.returncode == 1 and "FWA201:internet:tcp/3306-3306" in {f["id"] for f in doc["findings"]}
+    else:
+        assert res.returncode == 0
+    assert set(leftover_namespaces("fwa-")) <= before

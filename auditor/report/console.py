@@ -24,6 +24,7 @@ def render(items: Iterable[RenderableType], *, tty: bool | None = None, width: i
         color_system="auto" if tty else None,
         width=width or (None if tty else 200),
         highlight=False,
+        markup=False,  # rule texts, paths and IPv6 addresses contain brackets: never markup
         soft_wrap=False,
     )
     for item in items:
