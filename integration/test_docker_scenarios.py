@@ -38,12 +38,18 @@ def fwaudit(lab, *args):
     return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=ROOT, env=env)
 
 
-def audit_ids(lab, policy_text, target, tmp_path):
+def audit_ids(lab, policy_text, target, tmp_path, scan=False):
+    """Exit code and finding ids; with ``scan`` the probed view must agree with the model
+    (no FWA107) and is required to be present."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy_text)
-    res = fwaudit(lab, "audit", "--policy", str(policy), "--target", target, "--format", "json")
+    res = fwaudit(lab, "audit", "--policy", str(policy), "--target", target, "--format", "json",
+                  *(["--scan"] if scan else []))
     assert res.returncode in (0, 1), res.stderr
-    return res.returncode, sorted(f["id"] for f in json.loads(res.stdout)["findings"])
+    doc = json.loads(res.stdout)
+    if scan:
+        assert doc["views"]["probed"], "no probed view"
+    return res.returncode, sorted(f["id"] for f in doc["findings"])
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +94,7 @@ def test_web_container_with_correct_policy_is_compliant(docker_lab, app_net, tmp
     c = docker_lab.run("web", ["httpd", "-f", "-p", "80"], network=app_net)
     docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80"))
     wait_listening(docker_lab, c, 80)
-    assert audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path) == (0, [])
+    assert audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path, scan=True) == (0, [])
 
 
 def test_database_bound_to_all_addresses_where_policy_says_loopback(docker_lab, app_net, tmp_path):
@@ -105,14 +111,14 @@ zones: {internet: [0.0.0.0/0]}
 services:
   - {name: postgres, protocol: tcp, port: 5432, zones: [], process: httpd, bind: loopback}
 """
-    assert audit_ids(docker_lab, policy, f"container:{c.name}", tmp_path) == (1, ["FWA004:tcp/5432"])
+    assert audit_ids(docker_lab, policy, f"container:{c.name}", tmp_path, scan=True) == (1, ["FWA004:tcp/5432"])
 
 
 def test_firewall_hole_inside_a_container(docker_lab, app_net, tmp_path):
     c = docker_lab.run("hole", ["sh", "-c", "httpd -p 8080; exec httpd -f -p 80"], network=app_net)
     docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80, 8080"))
     wait_listening(docker_lab, c, 8080)
-    code, ids = audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path)
+    code, ids = audit_ids(docker_lab, POLICY_WEB, f"container:{c.name}", tmp_path, scan=True)
     assert (code, ids) == (1, ["FWA001:tcp/8080", "FWA101:internet:tcp/8080"])
 
 
