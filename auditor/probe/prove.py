@@ -44,7 +44,7 @@ def _loader(path: str) -> list[str]:
 
 def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[str]],
           views: tuple[ZoneExposure, ...]) -> tuple[list[Finding], list[str]]:
-    for name, addrs in interfaces.items():
+    for addrs in interfaces.values():
         for a in addrs:
             ip = ipaddress.ip_interface(a).ip
             if not any(ip in n for n in LAB_NETWORKS):

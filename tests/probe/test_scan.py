@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.probe.synscan import checksum, parse_tcp_reply, ranges, syn_segment
+from auditor.probe.synscan import checksum, ranges, syn_segment
 from auditor.probe.vantage import PROBE_PREFIX, cleanup_leftovers
 from auditor.probe.namespaces import leftover_namespaces
 
