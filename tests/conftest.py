@@ -46,3 +46,21 @@ def make_netns() -> Iterator[Callable[[str], Namespace]]:
 @pytest.fixture
 def netns(make_netns) -> Namespace:
     return make_netns()
+
+
+def lab_host(ns: Namespace, cidr: str, *, nft: str | None = None, tcp: str = "", udp: str = "",
+             name: str | None = None) -> Namespace:
+    """Give ``ns`` an ``eth0`` with ``cidr``, an optional nft ruleset and real listeners."""
+    import subprocess
+    import sys
+
+    ns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
+    ns.exec(["ip", "addr", "add", cidr, "dev", "eth0"])
+    ns.exec(["ip", "link", "set", "eth0", "up"])
+    if nft:
+        ns.exec(["nft", "-f", "-"], input=nft)
+    if tcp or udp:
+        cmd = [sys.executable, "-m", "auditor.probe.servers", "--tcp", tcp, "--udp", udp]
+        p = ns.spawn(cmd + (["--name", name] if name else []), stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+    return ns

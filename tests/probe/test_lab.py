@@ -49,6 +49,8 @@ def test_lab_down_removes_everything_and_is_idempotent():
 
 
 def test_demo_lab_audit_with_scan_agrees_with_the_model(lab):
+    # Snapshot, not "none at all": a killed run elsewhere on the machine may have left its own.
+    probes_before = set(leftover_namespaces("fwa-probe-"))
     res = subprocess.run([sys.executable, "-m", "auditor", "audit", "--policy", "policies/demo.yaml",
                           "--target", f"netns:{HOST}", "--scan", "--format", "json"], capture_output=True, text=True, cwd=ROOT)
     doc = json.loads(res.stdout)
@@ -57,4 +59,4 @@ def test_demo_lab_audit_with_scan_agrees_with_the_model(lab):
     open_ports = {(p["source"], p["protocol"], p["ports"][0]) for p in probed if p["state"] == "open"}
     assert ("198.19.255.254", "tcp", 8080) in open_ports and ("198.19.255.254", "tcp", 22) not in open_ports
     assert not [f for f in doc["findings"] if f["check"] == "FWA107"]
-    assert leftover_namespaces("fwa-probe-") == []
+    assert set(leftover_namespaces("fwa-probe-")) <= probes_before

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import lab_host
+
 from auditor.probe.synscan import checksum, ranges, syn_segment
 from auditor.probe.vantage import PROBE_PREFIX, cleanup_leftovers
 from auditor.probe.namespaces import leftover_namespaces
@@ -45,14 +47,7 @@ def test_ranges_merge_adjacent_equal_states():
 
 @pytest.fixture
 def target(netns):
-    netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
-    netns.exec(["ip", "addr", "add", "198.18.80.1/24", "dev", "eth0"])
-    netns.exec(["ip", "link", "set", "eth0", "up"])
-    netns.exec(["nft", "-f", "-"], input=RULES)
-    p = netns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", "22,80,443", "--udp", "53,123"],
-                    stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return netns
+    return lab_host(netns, "198.18.80.1/24", nft=RULES, tcp="22,80,443", udp="53,123")
 
 
 def state(doc, proto, port):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import lab_host
+
 from auditor.collect.netns import run_in_namespace
 from auditor.probe import synscan
 from auditor.probe.namespaces import leftover_namespaces
@@ -43,14 +45,7 @@ NMAP_STATE = {"open": "open", "closed": "closed", "filtered": "filtered", "open|
 
 @pytest.fixture
 def target(netns):
-    netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
-    netns.exec(["ip", "addr", "add", "198.18.81.1/24", "dev", "eth0"])
-    netns.exec(["ip", "link", "set", "eth0", "up"])
-    netns.exec(["nft", "-f", "-"], input=RULES)
-    p = netns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", "22,80,443,2222,8443", "--udp", "53,123,161"],
-                    stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return netns
+    return lab_host(netns, "198.18.81.1/24", nft=RULES, tcp="22,80,443,2222,8443", udp="53,123,161")
 
 
 def nmap(vp: VantagePoint, source: str, args: list[str]) -> dict[tuple[str, int], str]:
