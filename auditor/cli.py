@@ -222,7 +222,7 @@ def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
     if fmt is ReportFormat.sarif:
         from auditor.report.sarif import render_sarif
 
-        return render_sarif(result)
+        return render_sarif(result, Path.cwd())
     if fmt is ReportFormat.prometheus:
         from auditor.report.prometheus import render_prometheus
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,9 +36,13 @@ GOOD = """table inet filter {
 def verify(tmp_path, ruleset_text, *extra, name="cand.nft"):
     (tmp_path / "policy.yaml").write_text(POLICY)
     (tmp_path / name).write_text(ruleset_text)
-    return subprocess.run([*FWAUDIT, "verify", "--policy", str(tmp_path / "policy.yaml"), "--ruleset",
-                           str(tmp_path / name), "--interface", "eth0=198.18.0.2/24", *extra],
-                          capture_output=True, text=True, cwd=ROOT)
+    cmd = [*FWAUDIT, "verify", "--policy", str(tmp_path / "policy.yaml"), "--ruleset",
+           str(tmp_path / name), "--interface", "eth0=198.18.0.2/24", *extra]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) as proc:
+        out, err = proc.communicate()
+    res = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    res.pid = proc.pid  # names of the namespaces it made (fwa-prove-PID, fwa-probe-PID-N)
+    return res
 
 
 def ids(res):
@@ -59,6 +64,26 @@ def test_extra_port_is_reported_at_its_line(tmp_path):
     sarif = json.loads(verify(tmp_path, bad, "--format", "sarif").stdout)
     loc = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"].endswith("cand.nft") and loc["region"]["startLine"] == 8
+
+
+def test_sarif_of_a_real_verify_passes_the_official_validator(tmp_path):
+    """Run where CI runs it (next to the ruleset files): locations are relative to %SRCROOT%."""
+    from tests.report.official_sarif import multitool_errors, schema_errors
+
+    bad = GOOD.replace("    tcp dport { 80, 443 } accept\n", "    tcp dport { 80, 443 } accept\n    tcp dport 3306 accept\n")
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "cand.nft").write_text(bad)
+    res = subprocess.run([*FWAUDIT, "verify", "--policy", "policy.yaml", "--ruleset", "rules/cand.nft",
+                          "--interface", "eth0=198.18.0.2/24", "--format", "sarif", "--output", "out.sarif"],
+                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 1, res.stderr
+    doc = json.loads((tmp_path / "out.sarif").read_text())
+    run = doc["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.as_uri() + "/"
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]} == {"rules/cand.nft"}
+    assert schema_errors(doc) == []
+    assert multitool_errors(tmp_path / "out.sarif", tmp_path) == []
 
 
 def test_closed_declared_port_is_reported(tmp_path):
@@ -125,7 +150,6 @@ COMMIT
 def test_prove_agrees_with_the_static_verdict_and_leaves_nothing(tmp_path, name, text):
     from auditor.probe.namespaces import leftover_namespaces
 
-    before = set(leftover_namespaces("fwa-"))
     res = verify(tmp_path, text, "--prove", "--format", "json", name=name)
     doc = json.loads(res.stdout)
     assert not [f for f in doc["findings"] if f["check"] == "FWA107"], doc["findings"]
@@ -135,4 +159,5 @@ def test_prove_agrees_with_the_static_verdict_and_leaves_nothing(tmp_path, name,
         assert res.returncode == 1 and "FWA201:internet:tcp/3306-3306" in {f["id"] for f in doc["findings"]}
     else:
         assert res.returncode == 0
-    assert set(leftover_namespaces("fwa-")) <= before
+    assert [n for n in leftover_namespaces("fwa-")
+            if n == f"fwa-prove-{res.pid}" or n.startswith(f"fwa-probe-{res.pid}-")] == []

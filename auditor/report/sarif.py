@@ -1,31 +1,52 @@
 """SARIF 2.1.0: one result per finding, located at the file and line of the deciding rule
 (ruleset files) or of the policy line that declared the service, so code-scanning UIs can
-annotate the exact line."""
+annotate the exact line.
+
+Paths are written the way code-scanning services resolve them: relative to the directory
+fwaudit ran in (``uriBaseId`` ``%SRCROOT%``, declared in ``originalUriBaseIds``), absolute
+``file://`` URIs for files outside it. A bare absolute path is not a valid relative reference
+(the SARIF validator's SARIF1004)."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from auditor import __version__
 from auditor.model.finding import Finding, Severity
 from auditor.model.result import AuditResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
           Severity.LOW: "note", Severity.INFO: "note"}
 
 
-def _location(f: Finding, policy_path: str) -> dict[str, Any]:
+def artifact_location(path: str, root: Path) -> dict[str, str]:
+    """``path`` (as the user gave it, relative to ``root``) as a SARIF artifactLocation."""
+    full = Path(os.path.normpath(root / path))
+    try:
+        rel = full.relative_to(root)
+    except ValueError:
+        return {"uri": full.as_uri()}
+    return {"uri": quote(rel.as_posix()), "uriBaseId": SRCROOT}
+
+
+def _location(f: Finding, policy_path: str, root: Path) -> dict[str, Any]:
     if f.location is not None:
-        uri, line = f.location
+        path, line = f.location
     else:
-        uri = policy_path
+        path = policy_path
         line = f.evidence.get("policy_line") or 1
-    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": int(line)}}}
+    return {"physicalLocation": {"artifactLocation": artifact_location(path, root),
+                                 "region": {"startLine": int(line)}}}
 
 
-def render_sarif(result: AuditResult) -> str:
+def render_sarif(result: AuditResult, root: Path) -> str:
+    """``root``: the absolute directory relative paths in ``result`` are relative to."""
     rules: dict[str, dict[str, Any]] = {}
     for f in result.findings:
         rules.setdefault(f.check, {
@@ -41,7 +62,7 @@ def render_sarif(result: AuditResult) -> str:
             "ruleIndex": ids.index(f.check),
             "level": _LEVEL[f.severity],
             "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
-            "locations": [_location(f, result.policy.path)],
+            "locations": [_location(f, result.policy.path, root)],
             "partialFingerprints": {"fwauditFindingId": f.id},
             "properties": {"severity": str(f.severity), "evidence": f.evidence},
         }
@@ -54,9 +75,9 @@ def render_sarif(result: AuditResult) -> str:
             "tool": {"driver": {
                 "name": "fwaudit",
                 "version": __version__,
-                "informationUri": "https://example.invalid/fwaudit",
                 "rules": [rules[i] for i in ids],
             }},
+            "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
             "results": results,
             "properties": {"target": result.target, "notes": list(result.notes)},
         }],

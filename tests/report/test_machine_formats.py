@@ -7,7 +7,6 @@ import ipaddress
 import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +19,8 @@ from auditor.model.result import AuditResult, ZoneExposure
 from auditor.model.ruleset import Origin
 from auditor.report.junit import render_junit
 from auditor.report.prometheus import render_prometheus
-from auditor.report.sarif import render_sarif
+from auditor.report.sarif import artifact_location, render_sarif
+from tests.report.official_sarif import multitool_errors, schema_errors
 
 HERE = Path(__file__).parent
 RULE = Origin("file", "inet", "filter", "input", 4, "tcp dport 5432 accept", "nft", file="fw.nft", line=9)
@@ -61,14 +61,46 @@ def test_junit_validates_and_carries_failures(result):
 
 
 def test_sarif_validates_and_points_at_rule_lines(result):
-    doc = json.loads(render_sarif(result))
-    jsonschema.validate(doc, json.loads((HERE / "sarif-subset.schema.json").read_text()))
+    doc = json.loads(render_sarif(result, Path("/srv/firewall")))
     r0, r1 = doc["runs"][0]["results"]
-    assert r0["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "fw.nft"}, "region": {"startLine": 9}}
+    assert r0["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "fw.nft", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 9}}
+    assert doc["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///srv/firewall/"}}
     assert r0["level"] == "error" and r1["level"] == "warning"
     assert r1["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
     assert [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]] == ["FWA002", "FWA101"]
     assert r0["partialFingerprints"]["fwauditFindingId"] == "FWA101:lan:tcp/5432"
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("fw.nft", {"uri": "fw.nft", "uriBaseId": "%SRCROOT%"}),
+    ("./rules/a b.nft", {"uri": "rules/a%20b.nft", "uriBaseId": "%SRCROOT%"}),
+    ("/srv/firewall/rules/v4", {"uri": "rules/v4", "uriBaseId": "%SRCROOT%"}),
+    ("/etc/nftables.conf", {"uri": "file:///etc/nftables.conf"}),
+    ("../other/fw.nft", {"uri": "file:///srv/other/fw.nft"}),
+])
+def test_sarif_paths_are_relative_to_the_run_directory_or_absolute_uris(path, expected):
+    assert artifact_location(path, Path("/srv/firewall")) == expected
+
+
+def test_sarif_passes_the_official_schema_and_validator(result, tmp_path):
+    doc = json.loads(render_sarif(result, tmp_path))
+    assert schema_errors(doc) == []
+    (tmp_path / "out.sarif").write_text(json.dumps(doc))
+    assert multitool_errors(tmp_path / "out.sarif", tmp_path) == []
+
+
+def test_official_sarif_judges_catch_a_broken_report(result, tmp_path):
+    """The validators above can fail: a corrupted report is rejected by both."""
+    doc = json.loads(render_sarif(result, tmp_path))
+    doc["runs"][0]["results"][0]["level"] = "fatal"
+    doc["runs"][0]["tool"]["driver"]["vendor"] = "x"
+    assert len(schema_errors(doc)) == 2
+    doc["runs"][0]["results"][0]["level"] = "error"
+    doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] = {"uri": "/abs/fw.nft"}
+    (tmp_path / "bad.sarif").write_text(json.dumps(doc))
+    found = " ".join(multitool_errors(tmp_path / "bad.sarif", tmp_path))
+    assert "JSON1005" in found and "SARIF1004" in found
 
 
 def test_prometheus_parses_with_expected_samples(result):
