@@ -7,7 +7,6 @@ import sys
 from typing import Any, Sequence
 
 from auditor.model.listener import Listener
-from auditor.report.console import render
 
 
 def listener_json(l: Listener) -> dict[str, Any]:
@@ -56,8 +55,12 @@ def scope(l: Listener) -> str:
 
 
 def listeners_text(target: str, listeners: Sequence[Listener]) -> str:
+    # rich is imported here, not at module level: the JSON path (scripts, 20,000 sockets) does
+    # not pay the ~50 ms it costs to import.
     from rich.table import Table
     from rich.text import Text
+
+    from auditor.report.console import render
 
     if not listeners:
         return render([Text(f"{target}: no listening TCP or bound UDP sockets")])
