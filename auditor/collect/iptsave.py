@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from auditor.collect.gcpause import gc_paused
 from auditor.errors import LocatedInputError
 from auditor.model.ruleset import (
     AddressMatch,
@@ -91,6 +92,7 @@ class _RuleError(ValueError):
     """A malformed rule in a file: reported with its line."""
 
 
+@gc_paused
 def parse_iptables_save(
     text: str,
     *,
@@ -110,6 +112,10 @@ def parse_iptables_save(
     def fail(msg: str, line: int) -> LocatedInputError:
         return LocatedInputError(msg, source or "<iptables-save>", line)
 
+    names: frozenset[str] = frozenset()  # chain names of the current table, rebuilt on change
+    memo = _Memo(version, ipsets)
+    file = source if backend == "file" else None
+
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -117,7 +123,7 @@ def parse_iptables_save(
         if line.startswith("*"):
             if current is not None:
                 raise fail(f"table {current!r} started at line {table_line} has no COMMIT", lineno)
-            current, chains, table_line = line[1:].strip(), {}, lineno
+            current, chains, table_line, names = line[1:].strip(), {}, lineno, frozenset()
             if current not in BASE_CHAINS:
                 raise fail(f"unknown table {current!r}", lineno)
             continue
@@ -135,6 +141,7 @@ def parse_iptables_save(
             if name in BASE_CHAINS[current] and policy not in ("ACCEPT", "DROP"):
                 raise fail(f"chain {name}: policy must be ACCEPT or DROP, not {policy!r}", lineno)
             chains[name] = _ChainBuilder(name, policy.lower() if policy != "-" else None, lineno)
+            names = frozenset()
             continue
         try:
             # shlex is ~20x slower than str.split; only quoted comments/prefixes need it
@@ -144,6 +151,7 @@ def parse_iptables_save(
         cmd = tokens[0]
         if cmd in ("-N", "--new-chain") and len(tokens) == 2:
             chains.setdefault(tokens[1], _ChainBuilder(tokens[1], None, lineno))
+            names = frozenset()
             continue
         if cmd in ("-P", "--policy") and len(tokens) == 3 and tokens[1] in chains:
             chains[tokens[1]].policy = tokens[2].lower()
@@ -153,14 +161,13 @@ def parse_iptables_save(
         chain = chains.get(tokens[1])
         if chain is None:
             raise fail(f"rule for chain {tokens[1]!r}, which is not declared in table {current}", lineno)
-        origin = Origin(
-            backend=backend, family=family, table=current, chain=chain.name,
-            position=len(chain.rules) + 1, text=line, syntax="iptables",
-            file=source if backend == "file" else None, line=lineno if backend == "file" else None,
-        )
+        origin = Origin(backend, family, current, chain.name, len(chain.rules) + 1, line, "iptables",
+                        None, file, lineno if file else None)
+        if len(names) != len(chains):
+            names = frozenset(chains)
         try:
             chain.rules.append(parse_rule(tokens[2:], origin, version=version, ipsets=ipsets,
-                                          chains=frozenset(chains)))
+                                          chains=names, memo=memo))
         except _RuleError as e:
             raise fail(str(e), lineno) from None
     if current is not None:
@@ -201,9 +208,35 @@ def _implicit(generic: list[str]) -> str | None:
     return None
 
 
+class _Memo:
+    """Parsed rule fragments of one ruleset, by their tokens. Real rulesets repeat the same
+    ``-m conntrack --ctstate …``, ``-m tcp --dport 22`` and ``-j ACCEPT`` thousands of times;
+    the typed results are immutable, so equal fragments share one parse."""
+
+    def __init__(self, version: int, ipsets: Mapping[str, IpsetInfo]) -> None:
+        self.version, self.ipsets = version, ipsets
+        self.modules: dict[tuple, tuple[Match, ...]] = {}
+        self.targets: dict[tuple, tuple[Statement, ...]] = {}
+
+    def module(self, name: str, args: list[str]) -> tuple[Match, ...]:
+        key = (name, *args)
+        found = self.modules.get(key)
+        if found is None:
+            found = self.modules[key] = tuple(_module(name, args, self.version, self.ipsets))
+        return found
+
+    def target(self, target: list[str], chains: frozenset[str]) -> tuple[Statement, ...]:
+        key = (chains, *target)  # whether a name is a chain depends on the table
+        found = self.targets.get(key)
+        if found is None:
+            found = self.targets[key] = tuple(_target(target, self.version, chains))
+        return found
+
+
 def parse_rule(tokens: list[str], origin: Origin, *, version: int, ipsets: Mapping[str, IpsetInfo],
-               chains: frozenset[str]) -> Rule:
+               chains: frozenset[str], memo: _Memo | None = None) -> Rule:
     """Parse the part of a rule after ``-A CHAIN``; ``chains`` are the table's chain names."""
+    memo = memo or _Memo(version, ipsets)
     generic: list[str] = []
     modules: list[tuple[str, list[str]]] = []
     target: list[str] = []
@@ -235,16 +268,15 @@ def parse_rule(tokens: list[str], origin: Origin, *, version: int, ipsets: Mappi
             modules[-1][1].append(t)
         i += 1
     matches: list[Match] = []
-    proto = _generic(generic, matches, version)
+    _generic(generic, matches, version)
     comment = None
     for name, args in modules:
         if name == "comment":
             opts = _options(args)
             comment = opts[0][2][0] if opts and opts[0][2] else None
             continue
-        matches.extend(_module(name, args, version, proto, ipsets))
-    statements = _target(target, version, chains)
-    return Rule(tuple(matches), tuple(statements), origin, comment)
+        matches.extend(memo.module(name, args))
+    return Rule(tuple(matches), memo.target(target, chains), origin, comment)
 
 
 def _options(args: list[str]) -> list[tuple[str, bool, list[str]]]:
@@ -269,8 +301,7 @@ def _options(args: list[str]) -> list[tuple[str, bool, list[str]]]:
     return out
 
 
-def _generic(args: list[str], matches: list[Match], version: int) -> int | None:
-    proto: int | None = None
+def _generic(args: list[str], matches: list[Match], version: int) -> None:
     neg = False
     i = 0
     while i < len(args):
@@ -289,7 +320,6 @@ def _generic(args: list[str], matches: list[Match], version: int) -> int | None:
                 except (KeyError, ValueError):
                     raise _RuleError(f"unknown protocol {value!r}") from None
                 matches.append(ProtocolMatch(frozenset({num}), neg))
-                proto = None if neg else num
         elif t in ("-s", "--source", "--src", "-d", "--destination", "--dst"):
             fieldname = "saddr" if t in ("-s", "--source", "--src") else "daddr"
             ranges = []
@@ -314,7 +344,6 @@ def _generic(args: list[str], matches: list[Match], version: int) -> int | None:
             raise _RuleError(f"unknown option {t!r}")
         neg = False
         i += 2
-    return proto
 
 
 def _fast_range(text: str) -> tuple[int, tuple[int, int]]:
@@ -358,8 +387,7 @@ def _mark(text: str) -> tuple[int, int]:
     return int(value, 0), int(mask, 0) if mask else ALL
 
 
-def _module(name: str, args: list[str], version: int, proto: int | None,
-            ipsets: Mapping[str, IpsetInfo]) -> list[Match]:
+def _module(name: str, args: list[str], version: int, ipsets: Mapping[str, IpsetInfo]) -> list[Match]:
     def text() -> str:
         return " ".join(["-m", name, *(shlex.quote(a) for a in args)])
 

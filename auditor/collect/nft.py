@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from auditor.collect.gcpause import gc_paused
 from auditor.collect.nftjson import rule_texts_from_listing, tables_from_nft_json
 from auditor.errors import EnvironmentProblem, InputError, LocatedInputError
 from auditor.model.ruleset import Table
@@ -30,6 +31,7 @@ def _nft() -> str:
     return path
 
 
+@gc_paused
 def read_nftables(skip: frozenset[tuple[str, str]] = frozenset()) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     nft = _nft()
     # JSON for the structure, the listing for each rule's text as nft prints it; run both at once
@@ -56,6 +58,7 @@ def _read(f) -> str:
     return data
 
 
+@gc_paused
 def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     path = Path(path).resolve()
     nft = _nft()

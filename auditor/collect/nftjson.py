@@ -15,6 +15,7 @@ import socket
 from functools import lru_cache
 from typing import Any, Mapping
 
+from auditor.collect.gcpause import gc_paused
 from auditor.model.ruleset import (
     AddressMatch,
     AddrTypeMatch,
@@ -82,6 +83,7 @@ def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
     return out
 
 
+@gc_paused
 def tables_from_nft_json(
     doc: Mapping[str, Any],
     *,

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 
 from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
@@ -29,13 +30,18 @@ _IPTC_LOCK = threading.Lock()  # libiptc is not thread-safe (crashes seen with 8
 def _run(cmd: list[str]) -> str:
     if shutil.which(cmd[0]) is None:
         raise EnvironmentProblem(f"{cmd[0]} is not installed (Debian package iptables/ipset)")
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    # Output to a temporary file, not a pipe: 100k rules through a pipe cost ~1,800 polls
+    # (0.25 s) plus an incremental decode; a file is read and decoded once.
+    with tempfile.TemporaryFile() as out:
+        res = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE)
+        out.seek(0)
+        stdout = out.read().decode()
     if res.returncode != 0:
-        err = res.stderr.strip()
+        err = res.stderr.decode(errors="replace").strip()
         if "Permission denied" in err or "must be root" in err or "Operation not permitted" in err:
             raise EnvironmentProblem(f"{cmd[0]}: permission denied (needs CAP_NET_ADMIN: run as root)")
         raise EnvironmentProblem(f"{' '.join(cmd)} failed: {err or res.returncode}")
-    return res.stdout
+    return stdout
 
 
 def legacy_table_names(version: int) -> list[str]:
