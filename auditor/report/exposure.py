@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+import ipaddress
+
 from auditor.model.exposure import Exposure, ExposureEntry
-from auditor.model.ruleset import Origin
+from auditor.model.ruleset import Origin, format_address_range
 from auditor.report.console import render
 
 
@@ -71,6 +73,40 @@ def _rule_label(o: Origin) -> str:
     return f"{where}: {o.text}"
 
 
+def _why(e: ExposureEntry) -> str:
+    why = "; ".join(_rule_label(o) for o in e.decided_by) or "-"
+    if e.reason:
+        why += f" ({e.reason})"
+    if e.translated_to:
+        addr, port = e.translated_to
+        why += f" → {e.path} to {addr}" + (f":{port}" if port is not None else "")
+    return why
+
+
+def merged_sources(sources: Sequence[str]) -> list[str]:
+    """Source prefixes merged into as few ranges as cover exactly the same addresses, each
+    printed as a prefix when it is one, else ``first-last``; IPv4 before IPv6."""
+    ranges: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    other: list[str] = []
+    for src in sources:
+        try:
+            net = ipaddress.ip_network(src, strict=False)
+        except ValueError:
+            other.append(src)
+            continue
+        ranges[net.version].append((int(net.network_address), int(net.broadcast_address)))
+    out: list[str] = []
+    for version, spans in ranges.items():
+        merged: list[list[int]] = []
+        for lo, hi in sorted(spans):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out += [format_address_range(version, (lo, hi)) for lo, hi in merged]
+    return out + other
+
+
 def exposure_text(parts: Sequence[tuple[str | None, Exposure]]) -> str:
     from rich.table import Table
     from rich.text import Text
@@ -89,15 +125,13 @@ def exposure_text(parts: Sequence[tuple[str | None, Exposure]]) -> str:
         table = Table(title=f"{title}: open or indeterminate port ranges", title_justify="left")
         for col in ("Source", "Proto", "Ports", "Verdict", "Decided by / reason"):
             table.add_column(col, overflow="fold")
+        # One row per (protocol, ports, verdict, reason) with its sources merged: "internet minus
+        # the LAN" is two address ranges, not the 30 prefixes the evaluator splits it into.
+        rows: dict[tuple[str, tuple[int, int], str, str], list[str]] = {}
         for e in reachable:
-            ports = str(e.ports[0]) if e.ports[0] == e.ports[1] else f"{e.ports[0]}-{e.ports[1]}"
-            why = "; ".join(_rule_label(o) for o in e.decided_by) or "-"
-            if e.reason:
-                why += f" ({e.reason})"
-            if e.translated_to:
-                addr, port = e.translated_to
-                why += f" → {e.path} to {addr}" + (f":{port}" if port is not None else "")
-            table.add_row(e.source, e.protocol, ports, e.verdict, why)
+            rows.setdefault((e.protocol, e.ports, e.verdict, _why(e)), []).append(e.source)
+        for (proto, (lo, hi), verdict, why), sources in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            table.add_row(", ".join(merged_sources(sources)), proto, str(lo) if lo == hi else f"{lo}-{hi}", verdict, why)
         out.append(table)
     for n in dict.fromkeys(n for _, e in parts for n in e.notes):
         out.append(Text(f"note: {n}"))
