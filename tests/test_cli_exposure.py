@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -73,6 +74,29 @@ def test_offline_contract(tmp_path):
     text = run("exposure", "--ruleset", str(tmp_path / "fw.rules"), "--in-interface", "eth0",
                "--destination", "198.18.0.1", "--source", "198.18.0.10")
     assert text.returncode == 0 and "-A INPUT -s 198.18.0.0/25" in text.stdout and "\x1b[" not in text.stdout
+
+
+def test_zone_owns_only_the_sources_no_more_specific_zone_claims(tmp_path):
+    """As in the audit: ``internet: 0.0.0.0/0`` beside ``lan: 198.18.0.0/24`` excludes the LAN."""
+    (tmp_path / "fw.rules").write_text(IPT)
+    (tmp_path / "p.yaml").write_text("version: 1\nname: t\nzones:\n  lan: [198.18.0.0/24]\n"
+                                     "  internet: [0.0.0.0/0]\n  shadowed: [198.18.0.0/26]\n"
+                                     "services: []\n")
+    res = run("exposure", "--ruleset", str(tmp_path / "fw.rules"), "--in-interface", "eth0",
+              "--destination", "198.18.0.1", "--policy", str(tmp_path / "p.yaml"),
+              "--zone", "internet", "--zone", "lan", "--zone", "shadowed", "-f", "json")
+    assert res.returncode == 0, res.stderr
+    by_zone: dict[str, list[dict]] = {}
+    for e in json.loads(res.stdout)["exposure"]:
+        by_zone.setdefault(e["zone"], []).append(e)
+    nets = {zone: {ipaddress.ip_network(e["source"]) for e in entries} for zone, entries in by_zone.items()}
+    lan, shadowed = ipaddress.ip_network("198.18.0.0/24"), ipaddress.ip_network("198.18.0.0/26")
+    assert not any(n.overlaps(lan) for n in nets["internet"])
+    assert all(n.subnet_of(lan) and not n.overlaps(shadowed) for n in nets["lan"])
+    assert all(n.subnet_of(shadowed) for n in nets["shadowed"])
+    # the ssh rule admits 198.18.0.0/25: from the internet zone tcp/22 is dropped everywhere
+    assert {e["verdict"] for e in by_zone["internet"] if e["protocol"] == "tcp" and e["ports"][0] <= 22 <= e["ports"][1]} == {"drop"}
+    assert at(by_zone["lan"], "198.18.0.64/26", "tcp", 22)["verdict"] == "accept"
 
 
 @pytest.mark.parametrize("args,fragment", [
