@@ -63,7 +63,7 @@ def parse_target(spec: str | None) -> Target:
 def namespace_path(target: Target) -> str:
     """The ``/proc``/``/run`` path of the target's network namespace; checks that it exists."""
     if target.kind == "host":
-        path = "/proc/1/ns/net"
+        path = root_namespace_path()
     elif target.kind == "netns":
         path = os.path.join(NETNS_DIR, target.ref)
         if not os.path.exists(path):
@@ -81,10 +81,9 @@ def namespace_path(target: Target) -> str:
     try:
         os.stat(path)
     except PermissionError:
-        raise EnvironmentProblem(
-            f"cannot open the network namespace of {target}: permission denied "
-            "(needs CAP_SYS_ADMIN and CAP_SYS_PTRACE: run as root)"
-        ) from None
+        why = ("even as root: a security module or sandbox protects it" if os.geteuid() == 0
+               else "needs CAP_SYS_ADMIN and CAP_SYS_PTRACE: run as root")
+        raise EnvironmentProblem(f"cannot open the network namespace of {target}: permission denied ({why})") from None
     except FileNotFoundError:
         raise InputError(f"target {target} has gone away") from None
     return path
@@ -98,9 +97,40 @@ def run_in_target(target: Target, fn: Callable[..., T], *args: Any, **kwargs: An
     return run_in_namespace(path, fn, *args, **kwargs)
 
 
+PF_KTHREAD = 0x00200000  # include/linux/sched.h
+
+
+def root_namespace_path() -> str:
+    """A path to the root network namespace: PID 1's, or else a kernel thread's.
+
+    Some inits cannot be inspected even by root (a security module or a sandbox may protect
+    PID 1's ``/proc`` entries). Kernel threads always live in the initial namespaces, so
+    ``kthreadd`` (PID 2, checked by its PF_KTHREAD flag, not just its name) is an exact stand-in.
+    """
+    for pid in ("1", "2"):
+        path = f"/proc/{pid}/ns/net"
+        if pid == "2" and not _is_kernel_thread(pid):
+            break
+        try:
+            os.stat(path)
+            return path
+        except (PermissionError, FileNotFoundError):
+            continue
+    return "/proc/1/ns/net"  # the caller reports why it cannot be opened
+
+
+def _is_kernel_thread(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return bool(int(fields[6]) & PF_KTHREAD)
+
+
 def _in_root_namespace() -> bool:
     try:
-        a, b = os.stat("/proc/1/ns/net"), os.stat("/proc/self/ns/net")
+        a, b = os.stat(root_namespace_path()), os.stat("/proc/self/ns/net")
     except PermissionError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

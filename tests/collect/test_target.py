@@ -1,0 +1,82 @@
+"""Targets: parsing, resolution without side effects, and finding the root namespace."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from auditor.collect import target as tg
+from auditor.errors import InputError
+
+
+@pytest.mark.parametrize("spec,expected", [
+    (None, tg.Target("host")),
+    ("host", tg.Target("host")),
+    ("netns:lab-1", tg.Target("netns", "lab-1")),
+    ("pid:42", tg.Target("pid", "42")),
+    ("container:web", tg.Target("container", "web")),
+])
+def test_parse(spec, expected):
+    assert tg.parse_target(spec) == expected
+    assert str(expected) == (spec or "host")
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("bogus", "expected host, netns:NAME"),
+    ("netns:", "expected host, netns:NAME"),
+    ("netns:../etc", "invalid network namespace name"),
+    ("pid:0", "PID must be a positive number"),
+    ("vm:x", "unknown target kind 'vm'"),
+])
+def test_parse_rejects(spec, fragment):
+    with pytest.raises(InputError, match=fragment):
+        tg.parse_target(spec)
+
+
+def test_missing_netns_is_an_input_error_and_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(tg, "NETNS_DIR", str(tmp_path))
+    (tmp_path / "other").touch()
+    with pytest.raises(InputError, match=r"no network namespace named 'nope' \(known: other\)"):
+        tg.namespace_path(tg.Target("netns", "nope"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]
+
+
+def test_kernel_thread_flag():
+    assert tg._is_kernel_thread("2")  # kthreadd
+    assert not tg._is_kernel_thread(str(os.getpid()))
+    assert not tg._is_kernel_thread("999999999")
+
+
+@pytest.mark.root
+def test_root_namespace_falls_back_to_kthreadd_when_pid1_is_protected(monkeypatch):
+    """Some inits (sandboxes, hardened hosts) hide PID 1's namespaces even from root."""
+    real_stat = os.stat
+
+    def stat(path, *a, **kw):
+        if str(path) == "/proc/1/ns/net":
+            raise PermissionError(13, "Permission denied", path)
+        return real_stat(path, *a, **kw)
+
+    monkeypatch.setattr(tg.os, "stat", stat)
+    assert tg.root_namespace_path() == "/proc/2/ns/net"
+    # the tests run in the root namespace: the stand-in is the very same namespace
+    a, b = real_stat("/proc/2/ns/net"), real_stat("/proc/self/ns/net")
+    assert (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    assert tg.run_in_target(tg.Target("host"), os.getpid) == os.getpid()  # in-process, no setns
+
+
+@pytest.mark.root
+def test_host_target_is_not_a_pid1_impostor(monkeypatch):
+    """Without a readable PID 1 and without a kernel thread at PID 2, nothing stands in."""
+    real_stat = os.stat
+
+    def stat(path, *a, **kw):
+        if str(path) == "/proc/1/ns/net":
+            raise PermissionError(13, "Permission denied", path)
+        return real_stat(path, *a, **kw)
+
+    monkeypatch.setattr(tg.os, "stat", stat)
+    monkeypatch.setattr(tg, "_is_kernel_thread", lambda pid: False)
+    with pytest.raises(tg.EnvironmentProblem, match="cannot open the network namespace of host"):
+        tg.namespace_path(tg.Target("host"))
