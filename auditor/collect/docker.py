@@ -47,7 +47,10 @@ def _client(base_url: str | None):
         client = docker.DockerClient(base_url=url, timeout=10)
         client.ping()
     except Exception as e:  # noqa: BLE001 - the SDK raises many kinds for "no engine"
-        raise EnvironmentProblem(f"cannot reach the Docker engine at {url}: {e}") from None
+        hint = ""
+        if url.startswith("unix://") and not os.path.exists(url.removeprefix("unix://")):
+            hint = " (no such socket: is dockerd running? set DOCKER_HOST for another engine)"
+        raise EnvironmentProblem(f"cannot reach the Docker engine at {url}{hint}: {e}") from None
     return client
 
 

@@ -29,3 +29,12 @@ def test_info_from_attrs():
 def test_stopped_container_is_input_error():
     with pytest.raises(InputError, match="not running"):
         info_from_attrs({**ATTRS, "State": {"Running": False, "Pid": 0}})
+
+
+def test_no_engine_is_an_environment_error_with_a_hint(tmp_path, monkeypatch):
+    from auditor.collect.docker import container_info
+    from auditor.errors import EnvironmentProblem
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    with pytest.raises(EnvironmentProblem, match=r"docker.sock \(no such socket: is dockerd running\?"):
+        container_info("web")
