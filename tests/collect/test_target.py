@@ -48,35 +48,33 @@ def test_kernel_thread_flag():
     assert not tg._is_kernel_thread("999999999")
 
 
-@pytest.mark.root
-def test_root_namespace_falls_back_to_kthreadd_when_pid1_is_protected(monkeypatch):
-    """Some inits (sandboxes, hardened hosts) hide PID 1's namespaces even from root."""
-    real_stat = os.stat
+REAL_STAT = os.stat
+
+
+@pytest.fixture
+def pid1_hidden(monkeypatch):
+    """PID 1's namespace files refuse even root, as some sandboxes and security modules do."""
 
     def stat(path, *a, **kw):
         if str(path) == "/proc/1/ns/net":
             raise PermissionError(13, "Permission denied", path)
-        return real_stat(path, *a, **kw)
+        return REAL_STAT(path, *a, **kw)
 
     monkeypatch.setattr(tg.os, "stat", stat)
+
+
+@pytest.mark.root
+def test_root_namespace_falls_back_to_kthreadd_when_pid1_is_protected(pid1_hidden):
     assert tg.root_namespace_path() == "/proc/2/ns/net"
     # the tests run in the root namespace: the stand-in is the very same namespace
-    a, b = real_stat("/proc/2/ns/net"), real_stat("/proc/self/ns/net")
+    a, b = REAL_STAT("/proc/2/ns/net"), REAL_STAT("/proc/self/ns/net")
     assert (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
     assert tg.run_in_target(tg.Target("host"), os.getpid) == os.getpid()  # in-process, no setns
 
 
 @pytest.mark.root
-def test_host_target_is_not_a_pid1_impostor(monkeypatch):
+def test_host_target_is_not_a_pid1_impostor(pid1_hidden, monkeypatch):
     """Without a readable PID 1 and without a kernel thread at PID 2, nothing stands in."""
-    real_stat = os.stat
-
-    def stat(path, *a, **kw):
-        if str(path) == "/proc/1/ns/net":
-            raise PermissionError(13, "Permission denied", path)
-        return real_stat(path, *a, **kw)
-
-    monkeypatch.setattr(tg.os, "stat", stat)
     monkeypatch.setattr(tg, "_is_kernel_thread", lambda pid: False)
     with pytest.raises(tg.EnvironmentProblem, match="cannot open the network namespace of host"):
         tg.namespace_path(tg.Target("host"))
