@@ -107,16 +107,12 @@ def root_namespace_path() -> str:
     PID 1's ``/proc`` entries). Kernel threads always live in the initial namespaces, so
     ``kthreadd`` (PID 2, checked by its PF_KTHREAD flag, not just its name) is an exact stand-in.
     """
-    for pid in ("1", "2"):
-        path = f"/proc/{pid}/ns/net"
-        if pid == "2" and not _is_kernel_thread(pid):
-            break
-        try:
-            os.stat(path)
-            return path
-        except (PermissionError, FileNotFoundError):
-            continue
-    return "/proc/1/ns/net"  # the caller reports why it cannot be opened
+    try:
+        os.stat("/proc/1/ns/net")
+    except PermissionError:
+        if _is_kernel_thread("2"):
+            return "/proc/2/ns/net"
+    return "/proc/1/ns/net"  # namespace_path reports why it cannot be opened
 
 
 def _is_kernel_thread(pid: str) -> bool:

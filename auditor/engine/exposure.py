@@ -45,24 +45,12 @@ def exposures(
     if sources or not zones:
         q = ExposureQuery(in_interface, destination, tuple(sources), tuple(protocols))
         out.append((None, evaluate_exposure(ruleset, host, q, target=target)))
-    if zones:
-        out += _zone_exposures(ruleset, host, target, in_interface, destination, zones, policy, protocols)
-    if not out:
-        raise InputError(f"none of the zones has IPv{version} networks for destination {destination}")
-    return out
-
-
-def _zone_exposures(
-    ruleset: Ruleset, host: HostContext, target: str, in_interface: str, destination: str,
-    zones: Sequence[str], policy: Policy | None, protocols: Sequence[str],
-) -> list[tuple[str | None, Exposure]]:
-    """One exposure per zone, over the sources the zone owns: as in the audit, a source belongs
-    to its most specific zone, so ``internet: 0.0.0.0/0`` beside ``lan`` excludes the LAN."""
-    if policy is None:
-        raise InputError("--zone needs --policy FILE (zones are defined in the policy)")
-    owned = effective_zone_sources(policy, ipaddress.ip_address(destination).version)
-    out: list[tuple[str | None, Exposure]] = []
+    # as in the audit, a source belongs to its most specific zone: ``internet: 0.0.0.0/0``
+    # beside ``lan`` excludes the LAN
+    owned = effective_zone_sources(policy, version) if policy is not None else {}
     for name in zones:
+        if policy is None:
+            raise InputError("--zone needs --policy FILE (zones are defined in the policy)")
         if policy.zone(name) is None:
             known = ", ".join(z.name for z in policy.zones)
             raise InputError(f"zone {name!r} is not defined in {policy.path} (zones: {known})")
@@ -71,6 +59,8 @@ def _zone_exposures(
             continue
         q = ExposureQuery(in_interface, destination, nets, tuple(protocols))
         out.append((name, evaluate_exposure(ruleset, host, q, target=target)))
+    if not out:
+        raise InputError(f"none of the zones has IPv{version} networks for destination {destination}")
     return out
 
 
