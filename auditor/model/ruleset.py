@@ -36,8 +36,9 @@ PROTOCOL_NAMES: dict[int, str] = {
 }
 TCP, UDP = 6, 17
 
-# Where each hook sits on the inbound path; the evaluator walks them in this order.
-HOOKS = ("ingress", "prerouting", "input", "forward", "output", "postrouting")
+# The hooks in path order: inbound (ingress → prerouting → input/forward), then outbound
+# (output → postrouting → egress).
+HOOKS = ("ingress", "prerouting", "input", "forward", "output", "postrouting", "egress")
 
 
 def protocol_number(name: str) -> int:
@@ -218,8 +219,10 @@ class SetElementMatch:
     """Membership of a tuple of fields in a set: ipset ``--match-set S src,dst`` or an nft
     concatenation ``ip saddr . tcp dport @S``.
 
-    ``fields`` name packet fields (saddr, daddr, sport, dport, l4proto, iif, oif). Each element
-    gives, per field, an inclusive range (numeric fields) or a name (interfaces). An element
+    ``fields`` name packet fields (saddr, daddr, sport, dport, l4proto, iif, oif, ctstate). Each
+    element gives, per field, an inclusive range (numeric fields) or a name (interfaces, and
+    conntrack states such as ``established`` — so ``ct state vmap { … }`` is a
+    :class:`VerdictMap` over the field ``ctstate``). An element
     whose port field carries a protocol (ipset ``tcp:80``) puts it in an ``l4proto`` field.
     """
 
@@ -233,9 +236,60 @@ class SetElementMatch:
 @dataclass(frozen=True)
 class NondeterministicMatch:
     """Known matches whose outcome depends on history or chance (limit, recent, statistic,
-    hashlimit, connlimit, quota, numgen, time …): indeterminate by nature."""
+    hashlimit, connlimit, quota, numgen, time …).
+
+    ``first_client`` is what the (positive) match gives for the packets of *one new client*
+    that has sent nothing before, where that is decidable: ``True`` for "under a positive rate
+    or count limit" (``limit rate 10/second``, ``ct count 3``, ``recent --set``), ``False`` for
+    "over it" (``limit rate over …``, ``meter … limit rate over``, ``ct count over N``, N ≥ 1);
+    ``None`` where the outcome depends on history the model cannot bound (``recent --rcheck``,
+    ``statistic``, ``quota``, ``time``) — then it is indeterminate.
+    """
 
     kind: str
+    text: str
+    negated: bool = False
+    first_client: bool | None = None
+
+
+@dataclass(frozen=True)
+class ConntrackDirectionMatch:
+    """``ct direction original|reply`` / ``--ctdir ORIGINAL|REPLY``."""
+
+    direction: Literal["original", "reply"]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class PhysdevMatch:
+    """``-m physdev``: bridge port conditions. ``options`` lists the options given (``in``,
+    ``out``, ``is-in``, ``is-out``, ``is-bridged``), ``inverted`` those written with ``!``;
+    ``text`` keeps the original for display. For a packet that did not cross a bridge the
+    kernel's answer follows from these alone (xt_physdev without bridge info)."""
+
+    options: frozenset[str]
+    inverted: frozenset[str]
+    text: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class ReversePathMatch:
+    """Reverse-path check: ``-m rpfilter [--loose]`` (holds when the check *passes*) and nft
+    ``fib saddr [. iif] oif missing`` (read as the negation: holds when it fails).
+
+    ``strict``: the route back to the source must leave through the arrival interface;
+    otherwise (loose) any route back will do."""
+
+    strict: bool
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class PayloadMatch:
+    """A match on packet content (``-m string``, ``-m u32``, nft raw payload ``@th,…``):
+    never true for a TCP segment without payload (SYN, SYN-ACK, bare ACK); otherwise unknown."""
+
     text: str
     negated: bool = False
 
@@ -252,7 +306,7 @@ Match = Union[
     ProtocolMatch, PortMatch, AddressMatch, InterfaceMatch, ConntrackStateMatch,
     ConntrackStatusMatch, ConntrackOriginalMatch, AddrTypeMatch, MarkMatch, TcpFlagsMatch,
     IcmpTypeMatch, PacketTypeMatch, FamilyMatch, SetElementMatch, NondeterministicMatch,
-    UnknownMatch,
+    ConntrackDirectionMatch, PhysdevMatch, ReversePathMatch, PayloadMatch, UnknownMatch,
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -300,6 +354,36 @@ class NatStatement:
 
 
 @dataclass(frozen=True)
+class NatMapStatement:
+    """NAT through a map keyed on packet fields: ``dnat ip to tcp dport map { 80 : 1.2.3.4 }``,
+    ``dnat ip to ip daddr . tcp dport map { … : 1.2.3.4 . 8080 }``.
+
+    ``fields`` name the key's packet fields as in :class:`SetElementMatch`; each entry is
+    ``(key values, new address range or None, new port range or None)``. A key that is not in
+    the map makes the statement break (the rule does not match; evaluation continues)."""
+
+    kind: Literal["dnat", "redirect", "snat"]
+    fields: tuple[str, ...]
+    entries: tuple[tuple[tuple[Union[Range, str], ...], Range | None, Range | None], ...]
+    version: int | None = None
+    set_name: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkCopyStatement:
+    """A mark copied from the other mark: ``meta mark set ct mark``, ``ct mark set meta mark``,
+    ``CONNMARK --restore-mark`` / ``--save-mark`` (with ``--nfmask``/``--ctmask``).
+
+    new target = (target & keep) ^ (source & take) — the kernel's own formula, e.g. restore:
+    mark = (mark & ~nfmask) ^ (ctmark & ctmask)."""
+
+    target: Literal["meta", "ct"]
+    source: Literal["meta", "ct"]
+    keep: int
+    take: int
+
+
+@dataclass(frozen=True)
 class MarkStatement:
     """``-j MARK``/``meta mark set``/``ct mark set``: new = (old & ~clear) ^ xor."""
 
@@ -329,8 +413,8 @@ class UnknownStatement:
 
 
 Statement = Union[
-    Verdict, VerdictMap, NatStatement, MarkStatement, NotrackStatement, EffectStatement,
-    UnknownStatement,
+    Verdict, VerdictMap, NatStatement, NatMapStatement, MarkStatement, MarkCopyStatement,
+    NotrackStatement, EffectStatement, UnknownStatement,
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -386,6 +470,7 @@ class Chain:
     policy: Literal["accept", "drop"] | None = None
     device: str | None = None  # netdev / inet ingress chains
     line: int | None = None
+    handle: int | None = None  # nf_tables chain handle (allocated in creation order per table)
 
     @property
     def is_base(self) -> bool:
@@ -411,6 +496,12 @@ class Table:
     chains: tuple[Chain, ...] = ()
     sets: tuple[NamedSet, ...] = ()
     source: str | None = None  # file path, for file-read tables
+    #: When the kernel registered this table's base chains, as an increasing number: the
+    #: nf_tables table handle (allocated in creation order per namespace) or, for files, the
+    #: order they are loaded in. ``None`` for x_tables (iptables-legacy), whose registration
+    #: time relative to nf_tables cannot be read. At equal priority the chain registered last
+    #: runs first.
+    handle: int | None = None
 
     def chain(self, name: str) -> Chain | None:
         for c in self.chains:
@@ -420,17 +511,37 @@ class Table:
 
 
 @dataclass(frozen=True)
+class HookEntry:
+    """One line of ``nft list hooks``: a function registered on a hook, in the kernel's order.
+
+    ``chain`` is ``(family, table, chain)`` for nf_tables base chains; otherwise ``function``
+    names the kernel function (``ipt_do_table`` for iptables-legacy tables, ``ipv4_conntrack_in``
+    …) and ``module`` its module."""
+
+    family: str  # ip | ip6 | netdev | …
+    hook: str
+    priority: int
+    function: str
+    module: str | None = None
+    chain: tuple[str, str, str] | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
 class Ruleset:
     """Everything read from one target or a set of files.
 
     ``notes`` says what was not read and why (a backend that could not run, bridge tables the
     evaluator does not model …) so reports never imply completeness they do not have.
+    ``hooks`` is the kernel's own hook order (``nft list hooks``) where the kernel offers it,
+    ``None`` where it does not (CONFIG_NETFILTER_NETLINK_HOOK missing, or files).
     """
 
     tables: tuple[Table, ...] = ()
     ipsets: tuple[NamedSet, ...] = ()
     notes: tuple[str, ...] = ()
     source: str = ""
+    hooks: tuple[HookEntry, ...] | None = None
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -442,4 +553,5 @@ class Ruleset:
             ipsets=self.ipsets + other.ipsets,
             notes=self.notes + other.notes,
             source=", ".join(s for s in (self.source, other.source) if s),
+            hooks=self.hooks if other.hooks is None else (self.hooks or ()) + other.hooks,
         )
