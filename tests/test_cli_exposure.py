@@ -125,7 +125,7 @@ def test_rules_from_files_in_kernel_order(tmp_path):
     assert order.index(("input", -10, "extra", "input")) < order.index(("input", 0, "filter", "INPUT"))
     assert doc["unknown_rules"] == 0
     text = run("rules", "--ruleset", str(tmp_path / "fw.rules")).stdout
-    assert "hook input:" in text and "[" + str(tmp_path / "fw.rules") + ":5]" in text
+    assert "hook input (IPv4):" in text and "[" + str(tmp_path / "fw.rules") + ":5]" in text
 
 
 @pytest.mark.root

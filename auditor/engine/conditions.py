@@ -1,14 +1,18 @@
-"""What each typed match means for a new inbound connection.
+"""What each typed match means for one packet of a connection.
 
-The evaluator's symbolic dimensions are the source address and the *original* destination port
-(the one the client chose). Everything else about the packet is concrete at any point of its
-path: the arrival interface, the (possibly DNAT-rewritten) destination, marks, conntrack state.
-So a match evaluates to one of
+The evaluator's symbolic dimensions are the *client's* address and the destination port the client
+chose; everything else about a packet is concrete at any point of its path: interfaces, the service
+side's (possibly DNAT-rewritten) address and port, marks, conntrack state, TCP flags. A packet
+travels either from the client to the service (``reply=False``: the client is the source) or back
+(``reply=True``: the client is the destination), so a match on ``saddr`` means the client in one
+direction and the service in the other. A match evaluates to one of
 
 * ``True`` / ``False`` — decided by the concrete state;
-* :class:`Space` (or a tuple of them) — holds exactly on a sub-space of (saddr, dport);
-* :class:`Uncertain` — cannot be known statically (rate limits, unknown extensions, a
-  source-port condition a scanner cannot control), carrying the reason.
+* :class:`Space` (or a tuple of them) — holds exactly on a sub-space of (client address, port);
+* :class:`Assumed` — decided for one new client under a stated assumption (a rate limit that a
+  first connection cannot exceed), which the verdict's reason repeats;
+* :class:`Uncertain` — cannot be known statically (history, chance, unknown extensions, the
+  client's own source port), carrying the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from auditor.model.ruleset import (
     TCP,
     AddressMatch,
     AddrTypeMatch,
+    ConntrackDirectionMatch,
     ConntrackOriginalMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
@@ -33,8 +38,11 @@ from auditor.model.ruleset import (
     Match,
     NondeterministicMatch,
     PacketTypeMatch,
+    PayloadMatch,
+    PhysdevMatch,
     PortMatch,
     ProtocolMatch,
+    ReversePathMatch,
     SetElementMatch,
     TcpFlagsMatch,
     UnknownMatch,
@@ -42,13 +50,16 @@ from auditor.model.ruleset import (
 )
 
 ALL_PORTS: IntervalSet = ((0, 65535),)
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+#: conntrack states that have a conntrack entry behind them (ct mark, status, original tuple)
+_TRACKED = frozenset({"new", "established", "related"})
 
 
 @lru_cache(maxsize=1 << 16)
 def _norm(ranges: tuple[tuple[int, int], ...]) -> IntervalSet:
-    """Rules are evaluated once per region and protocol: normalise each value list once."""
+    """Rules are evaluated once per region and packet: normalise each value list once."""
     return iv.normalize(ranges)
-TCP_SYN = 0x02
 
 
 @dataclass(frozen=True)
@@ -65,29 +76,43 @@ class Uncertain:
 
 
 @dataclass(frozen=True)
+class Assumed:
+    """A definite answer that rests on an assumption the report must state."""
+
+    holds: bool
+    note: str
+
+
+@dataclass(frozen=True)
 class Not:
     """The complement of a sub-space (a negated symbolic match)."""
 
     inner: Union[Space, tuple[Space, ...]]
 
 
-Cond = Union[bool, Space, tuple[Space, ...], Not, Uncertain]
+Cond = Union[bool, Space, tuple[Space, ...], Not, Uncertain, Assumed]
 
 
 @dataclass(frozen=True)
 class PacketState:
-    """The concrete part of a packet and its connection at one point of its path.
+    """The concrete part of one packet and its connection at one point of its path.
 
-    ``ct`` is ``none`` before the conntrack hook (-200) ran, then ``new`` or ``untracked``.
-    ``dport`` is ``None`` while the destination port is still the client's (symbolic);
-    DNAT/REDIRECT with a port set it to the rewritten range. ``oif`` is ``""`` before routing
-    and on the input path (the kernel compares an empty name), ``None`` when routing could not
-    be resolved.
+    ``daddr``/``dport`` describe the *service* side whatever the direction: its address (after
+    DNAT where it was rewritten) and its port (``None`` while that is still the port the client
+    chose — the symbolic dimension). ``orig_daddr`` is the address the client chose.
+
+    ``ct`` is ``none`` before the conntrack hook (-200) ran — the kernel's ``ct state`` then
+    reads *invalid* — and afterwards ``new``, ``established``, ``related``, ``untracked``,
+    ``invalid``, or ``pickup`` (conntrack would have to pick up a connection whose earlier
+    packets it did not see; not modelled). ``tracked_as`` is what the conntrack hook will make
+    of this packet. ``oif`` is ``""`` where the kernel compares an empty name (before routing,
+    on the input path) and ``None`` when routing could not be resolved; ``iif`` is ``""`` for
+    packets this host generates.
     """
 
     version: int
     protocol: int
-    iif: str
+    iif: str | None
     daddr: tuple[int, int]
     orig_daddr: tuple[int, int]
     oif: str | None = ""
@@ -95,24 +120,45 @@ class PacketState:
     mark: int = 0
     ctmark: int = 0
     ct: str = "none"
+    tracked_as: str = "new"
     notrack: bool = False
-    dnat: bool = False
+    dnat: bool = False  # IPS_DST_NAT: a DNAT/REDIRECT changed the tuple
+    nat_done: bool = False  # the nat chains ran for this connection (even an identity mapping)
+    snat: bool = False  # IPS_SRC_NAT
+    reply: bool = False  # False: client → service; True: service → client
+    ct_reply: bool = False  # the conntrack direction (IP_CT_DIR_REPLY)
+    tcp_flags: int = TCP_SYN
+    icmp: tuple[int, int] | None = None  # type and code of an ICMP packet (reject answers)
+    payload: bool = False  # whether the packet carries data
+    confirmed: bool = False
+    seen_reply: bool = False
+    assured: bool | None = False  # None: depends on timing (UDP streams)
+    client_hidden: bool = False  # a reply still addressed to the SNAT address (before de-SNAT)
+    #: the connection's DNAT translation (service address, port), applied by the nat core to
+    #: the client's later packets
+    nat_to: tuple[tuple[int, int], tuple[int, int] | None] | None = None
 
 
 @dataclass(frozen=True)
 class AddressFacts:
-    """Address classes of the target, for ``addrtype`` / ``fib … type`` matches.
+    """What the evaluator knows about the target's addresses and routes.
 
-    ``certain`` is false offline when only the declared interfaces are known: an address not
-    among them cannot be classified.
+    ``local``/``broadcast``/``multicast`` classify addresses for ``addrtype`` / ``fib … type``;
+    ``certain`` is false offline when only the declared interfaces are known (an address not
+    among them cannot be classified). ``routes`` partitions the address space by the device of
+    the best route (``"lo"`` for the host's own addresses, ``None`` where no route is known), for
+    the interface replies leave by and for reverse-path checks. ``bridges`` names interfaces that
+    have bridge ports (``None``: unknown, offline).
     """
 
     local: IntervalSet
     broadcast: IntervalSet
     multicast: IntervalSet
     certain: bool = True
+    routes: tuple[tuple[IntervalSet, str | None], ...] = ()
+    bridges: frozenset[str] | None = frozenset()
 
-    def type_of(self, addr: int, version: int) -> str | None:
+    def type_of(self, addr: int) -> str | None:
         if iv.contains_point(self.local, addr):
             return "LOCAL"
         if iv.contains_point(self.multicast, addr):
@@ -120,6 +166,31 @@ class AddressFacts:
         if iv.contains_point(self.broadcast, addr):
             return "BROADCAST"
         return "UNICAST" if self.certain else None
+
+    def route_device(self, addr: int) -> str | None:
+        for space, device in self.routes:
+            if iv.contains_point(space, addr):
+                return device
+        return None
+
+    def addresses_routed_via(self, predicate: "DevicePredicate") -> IntervalSet:
+        out: IntervalSet = ()
+        for space, device in self.routes:
+            if predicate(device):
+                out = iv.union(out, space)
+        return out
+
+
+class DevicePredicate:
+    """Which route devices pass a reverse-path check (strict: the arrival interface only)."""
+
+    def __init__(self, strict: bool, iif: str | None) -> None:
+        self.strict, self.iif = strict, iif
+
+    def __call__(self, device: str | None) -> bool:
+        if device is None or device == "lo":
+            return False
+        return device == self.iif if self.strict else True
 
 
 def _compare_range(value: tuple[int, int], ranges: IntervalSet) -> Cond:
@@ -135,7 +206,7 @@ def _compare_range(value: tuple[int, int], ranges: IntervalSet) -> Cond:
 _SPORT_REASON = "depends on the client's source port, which a static audit cannot fix"
 
 
-def _sport(ranges: IntervalSet) -> Cond:
+def _client_port(ranges: IntervalSet) -> Cond:
     covered = iv.intersect(_norm(tuple(ranges)), ALL_PORTS)
     if covered == ALL_PORTS:
         return True
@@ -144,11 +215,22 @@ def _sport(ranges: IntervalSet) -> Cond:
     return Uncertain(_SPORT_REASON)
 
 
-def _dport(ranges: IntervalSet, st: PacketState) -> Cond:
+def _service_port(ranges: IntervalSet, st: PacketState) -> Cond:
     ranges = _norm(tuple(ranges))
     if st.dport is None:
         return Space(dport=ranges)
     return _compare_range(st.dport, ranges)
+
+
+def _client_address(ranges: IntervalSet, st: PacketState) -> Cond:
+    if st.client_hidden:
+        return Uncertain("the reply is still addressed to the source-NAT address here")
+    return Space(saddr=_norm(tuple(ranges)))
+
+
+def _is_client_side(field: str, st: PacketState) -> bool:
+    """``saddr`` is the client's address on the way in, ``daddr`` on the way back."""
+    return (field == "saddr") != st.reply
 
 
 def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
@@ -157,55 +239,42 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
     if isinstance(m, ProtocolMatch):
         return st.protocol in m.protocols
     if isinstance(m, PortMatch):
-        return _dport(m.ranges, st) if m.field == "dport" else _sport(m.ranges)
+        if st.icmp is not None:
+            return None
+        if (m.field == "dport") != st.reply:
+            return _service_port(m.ranges, st)
+        return _client_port(m.ranges)
     if isinstance(m, AddressMatch):
         if m.version != st.version:
             return None
-        if m.field == "saddr":
-            return Space(saddr=_norm(m.ranges))
+        if _is_client_side(m.field, st):
+            return _client_address(m.ranges, st)
         return _compare_range(st.daddr, _norm(m.ranges))
     if isinstance(m, InterfaceMatch):
-        name = st.iif if m.field == "iif" else st.oif
-        if name is None:
-            return Uncertain("the output interface is unknown (no route information)")
-        return any(interface_matches(p, name) for p in m.names)
+        return _interface(m, st)
     if isinstance(m, ConntrackStateMatch):
-        if st.ct == "none":
-            current = {"invalid"}
-        elif st.ct == "untracked":
-            current = {"untracked"}
-        else:
-            current = {"new", "dnat"} if st.dnat else {"new"}
-        return bool(current & m.states)
+        return _ct_state(m, st)
     if isinstance(m, ConntrackStatusMatch):
-        if st.ct != "new":
-            return None
-        return bool(m.statuses & ({"dnat"} if st.dnat else set()))
+        return _ct_status(m, st)
     if isinstance(m, ConntrackOriginalMatch):
-        if st.ct != "new":
-            return None
-        if m.field == "saddr":
-            return Space(saddr=_norm(m.ranges)) if m.version in (None, st.version) else None
-        if m.field == "daddr":
-            if m.version not in (None, st.version):
-                return None
-            return _compare_range(st.orig_daddr, _norm(m.ranges))
-        if m.field == "dport":
-            return Space(dport=_norm(m.ranges))
-        return _sport(m.ranges)
+        return _ct_original(m, st)
+    if isinstance(m, ConntrackDirectionMatch):
+        if st.ct not in _TRACKED:
+            return None if st.ct != "pickup" else Uncertain(_PICKUP)
+        return (m.direction == "reply") == st.ct_reply
     if isinstance(m, AddrTypeMatch):
         return _addrtype(m, st, facts)
     if isinstance(m, MarkMatch):
-        if m.kind == "ct" and st.ct != "new":
-            return None
+        if m.kind == "ct" and st.ct not in _TRACKED:
+            return None if st.ct != "pickup" else Uncertain(_PICKUP)
         value = st.mark if m.kind == "meta" else st.ctmark
         return (value & m.mask) == m.value
     if isinstance(m, TcpFlagsMatch):
         if st.protocol != TCP:
             return None
-        return (TCP_SYN & m.mask) == m.comp
+        return (st.tcp_flags & m.mask) == m.comp
     if isinstance(m, IcmpTypeMatch):
-        return None
+        return _icmp_type(m, st)
     if isinstance(m, PacketTypeMatch):
         return bool({"host", "unicast"} & {t.lower() for t in m.types})
     if isinstance(m, FamilyMatch):
@@ -213,22 +282,100 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
     if isinstance(m, SetElementMatch):
         return _set_elements(m, st)
     if isinstance(m, NondeterministicMatch):
-        return Uncertain(f"'{m.text}' depends on rate, history or chance ({m.kind})")
+        if m.first_client is None:
+            return Uncertain(f"'{m.text}' depends on rate, history or chance ({m.kind})")
+        return Assumed(m.first_client, f"assuming one new client, within '{m.text}'")
+    if isinstance(m, PhysdevMatch):
+        return _physdev(m, st, facts)
+    if isinstance(m, ReversePathMatch):
+        return _reverse_path(m, st, facts)
+    if isinstance(m, PayloadMatch):
+        if st.protocol == TCP and not st.payload:
+            return False
+        return Uncertain(f"'{m.text}' depends on the packet's content")
     if isinstance(m, UnknownMatch):
         return Uncertain(f"unsupported match '{m.text}'")
     return Uncertain(f"unsupported match {type(m).__name__}")
 
 
+_PICKUP = "conntrack would pick up a connection whose first packets it did not track"
+
+
+def _interface(m: InterfaceMatch, st: PacketState) -> Cond:
+    name = st.iif if m.field == "iif" else st.oif
+    if name is None:
+        if m.field == "oif" and all(p == "lo" for p in m.names):
+            return False  # a packet to a remote client never leaves by the loopback
+        which = "input" if m.field == "iif" else "output"
+        return Uncertain(f"the {which} interface is unknown (no route information)")
+    return any(interface_matches(p, name) for p in m.names)
+
+
+def _ct_state(m: ConntrackStateMatch, st: PacketState) -> Cond:
+    if st.ct == "pickup":
+        return Uncertain(_PICKUP)
+    if st.ct == "none":
+        current = {"invalid"}
+    elif st.ct in _TRACKED:
+        current = {st.ct}
+        if st.dnat:
+            current.add("dnat")
+        if st.snat:
+            current.add("snat")
+    else:
+        current = {st.ct}
+    return bool(current & m.states)
+
+
+_STATUS_ALIASES = {"seen-reply": "seen_reply"}
+
+
+def _ct_status(m: ConntrackStatusMatch, st: PacketState) -> Cond:
+    if st.ct == "pickup":
+        return Uncertain(_PICKUP)
+    if st.ct not in _TRACKED:
+        return None
+    wanted = {_STATUS_ALIASES.get(s, s) for s in m.statuses}
+    have = {name for name, on in (("dnat", st.dnat), ("snat", st.snat), ("confirmed", st.confirmed),
+                                  ("seen_reply", st.seen_reply), ("assured", st.assured is True)) if on}
+    if wanted & have:
+        return True
+    if "assured" in wanted and st.assured is None:
+        return Uncertain("whether conntrack marks a UDP flow assured depends on its timing")
+    known = {"dnat", "snat", "confirmed", "seen_reply", "assured", "expected", "dying"}
+    if wanted - known:
+        return Uncertain(f"conntrack status {', '.join(sorted(wanted - known))} is not modelled")
+    return False
+
+
+def _ct_original(m: ConntrackOriginalMatch, st: PacketState) -> Cond:
+    if st.ct == "pickup":
+        return Uncertain(_PICKUP)
+    if st.ct not in _TRACKED:
+        return None
+    if m.field == "saddr":
+        return Space(saddr=_norm(m.ranges)) if m.version in (None, st.version) else None
+    if m.field == "daddr":
+        if m.version not in (None, st.version):
+            return None
+        return _compare_range(st.orig_daddr, _norm(m.ranges))
+    if m.field == "dport":
+        return Space(dport=_norm(m.ranges))
+    return _client_port(m.ranges)
+
+
 def _addrtype(m: AddrTypeMatch, st: PacketState, facts: AddressFacts) -> Cond:
     if m.limit_iface is not None:
         return Uncertain("addrtype with --limit-iface depends on per-interface routes")
-    if m.field == "daddr":
+    if not _is_client_side(m.field, st):
         if st.daddr[0] != st.daddr[1]:
             return Uncertain("the rewritten destination is a range the kernel chooses from")
-        kind = facts.type_of(st.daddr[0], st.version)
+        kind = facts.type_of(st.daddr[0])
         if kind is None:
             return Uncertain("the destination's address type is unknown offline")
         return kind in m.types
+    if st.client_hidden:
+        return Uncertain("the reply is still addressed to the source-NAT address here")
     spaces: list[IntervalSet] = []
     for t in m.types:
         if t == "LOCAL":
@@ -245,6 +392,83 @@ def _addrtype(m: AddrTypeMatch, st: PacketState, facts: AddressFacts) -> Cond:
     return Space(saddr=s)
 
 
+# ICMP (v4) and ICMPv6 type names as iptables and nft spell them, with the code where a name
+# implies one (iptables' "port-unreachable" is type 3 code 3).
+_ICMP4 = {
+    "echo-reply": (0, None), "pong": (0, None), "destination-unreachable": (3, None),
+    "network-unreachable": (3, 0), "host-unreachable": (3, 1), "protocol-unreachable": (3, 2),
+    "port-unreachable": (3, 3), "fragmentation-needed": (3, 4), "source-route-failed": (3, 5),
+    "network-unknown": (3, 6), "host-unknown": (3, 7), "network-prohibited": (3, 9),
+    "host-prohibited": (3, 10), "TOS-network-unreachable": (3, 11), "TOS-host-unreachable": (3, 12),
+    "communication-prohibited": (3, 13), "admin-prohibited": (3, 13), "source-quench": (4, None),
+    "redirect": (5, None), "echo-request": (8, None), "ping": (8, None),
+    "router-advertisement": (9, None), "router-solicitation": (10, None), "time-exceeded": (11, None),
+    "ttl-exceeded": (11, None), "parameter-problem": (12, None), "timestamp-request": (13, None),
+    "timestamp-reply": (14, None), "info-request": (15, None), "info-reply": (16, None),
+    "address-mask-request": (17, None), "address-mask-reply": (18, None),
+}
+_ICMP6 = {
+    "destination-unreachable": (1, None), "no-route": (1, 0), "communication-prohibited": (1, 1),
+    "admin-prohibited": (1, 1), "beyond-scope": (1, 2), "address-unreachable": (1, 3),
+    "port-unreachable": (1, 4), "failed-policy": (1, 5), "reject-route": (1, 6),
+    "packet-too-big": (2, None), "time-exceeded": (3, None), "ttl-zero-during-transit": (3, 0),
+    "parameter-problem": (4, None), "echo-request": (128, None), "echo-reply": (129, None),
+    "mld-listener-query": (130, None), "mld-listener-report": (131, None),
+    "mld-listener-reduction": (132, None), "mld-listener-done": (132, None),
+    "nd-router-solicit": (133, None), "router-solicitation": (133, None),
+    "nd-router-advert": (134, None), "router-advertisement": (134, None),
+    "nd-neighbor-solicit": (135, None), "neighbour-solicitation": (135, None),
+    "neighbor-solicitation": (135, None), "nd-neighbor-advert": (136, None),
+    "neighbour-advertisement": (136, None), "neighbor-advertisement": (136, None),
+    "nd-redirect": (137, None), "redirect": (137, None),
+}
+
+
+def icmp_type(version: int, text: str) -> tuple[int, int | None] | None:
+    """``port-unreachable`` → (3, 3); ``3/3``, ``3``, ``any`` (→ (-1, None)); ``None`` if unknown."""
+    t = text.strip()
+    if t == "any":
+        return (-1, None)
+    if t.replace("/", "").isdigit():
+        kind, _, code = t.partition("/")
+        return int(kind), int(code) if code else None
+    return (_ICMP4 if version == 4 else _ICMP6).get(t)
+
+
+def _icmp_type(m: IcmpTypeMatch, st: PacketState) -> Cond:
+    if st.icmp is None or m.version != st.version:
+        return None
+    for text in m.types:
+        want = icmp_type(m.version, text)
+        if want is None:
+            return Uncertain(f"ICMP type {text!r} is not known")
+        kind, code = want
+        if kind == -1 or (kind == st.icmp[0] and code in (None, st.icmp[1])):
+            return True
+    return False
+
+
+def _physdev(m: PhysdevMatch, st: PacketState, facts: AddressFacts) -> Cond:
+    if facts.bridges is None:
+        return Uncertain(f"'{m.text}': whether packets cross a bridge is unknown offline")
+    crossing = {st.iif, st.oif} & facts.bridges
+    if crossing:
+        return Uncertain(f"'{m.text}': the packet crosses bridge {sorted(str(b) for b in crossing)[0]}")
+    # xt_physdev without bridge information: false if any option is required (not inverted)
+    return not (m.options - m.inverted)
+
+
+def _reverse_path(m: ReversePathMatch, st: PacketState, facts: AddressFacts) -> Cond:
+    predicate = DevicePredicate(m.strict, st.iif)
+    if st.reply:
+        if st.daddr[0] != st.daddr[1]:
+            return Uncertain("the rewritten destination is a range the kernel chooses from")
+        return predicate(facts.route_device(st.daddr[0]))
+    if st.client_hidden:
+        return Uncertain("the reply is still addressed to the source-NAT address here")
+    return Space(saddr=facts.addresses_routed_via(predicate))
+
+
 def _set_elements(m: SetElementMatch, st: PacketState) -> Cond:
     if m.version is not None and m.version != st.version:
         return None
@@ -253,32 +477,45 @@ def _set_elements(m: SetElementMatch, st: PacketState) -> Cond:
     for element in m.elements:
         saddr: IntervalSet | None = None
         dport: IntervalSet | None = None
-        holds: Cond = True
+        holds = True
         for fieldname, value in zip(m.fields, element):
-            if fieldname == "saddr":
-                saddr = ((value[0], value[1]),)  # type: ignore[index]
-                continue
-            if fieldname == "dport":
-                c = _dport(((value[0], value[1]),), st)  # type: ignore[index]
-                if isinstance(c, Space):
-                    dport = c.dport
-                    continue
-            elif fieldname == "daddr":
-                c = _compare_range(st.daddr, ((value[0], value[1]),))  # type: ignore[index]
-            elif fieldname == "sport":
-                c = _sport(((value[0], value[1]),))  # type: ignore[index]
+            c: Cond
+            if fieldname in ("saddr", "daddr"):
+                r = value if isinstance(value, tuple) else (0, -1)
+                if _is_client_side(fieldname, st):
+                    if st.client_hidden:
+                        c = Uncertain("the reply is still addressed to the source-NAT address here")
+                    else:
+                        saddr = ((r[0], r[1]),) if saddr is None else iv.intersect(saddr, ((r[0], r[1]),))
+                        continue
+                else:
+                    c = _compare_range(st.daddr, ((r[0], r[1]),))
+            elif fieldname in ("sport", "dport"):
+                r = value if isinstance(value, tuple) else (0, -1)
+                if st.icmp is not None:
+                    c = False
+                elif (fieldname == "dport") != st.reply:
+                    c = _service_port(((r[0], r[1]),), st)
+                    if isinstance(c, Space):
+                        dport = c.dport
+                        continue
+                else:
+                    c = _client_port(((r[0], r[1]),))
             elif fieldname == "l4proto":
-                c = value[0] <= st.protocol <= value[1]  # type: ignore[index]
+                r = value if isinstance(value, tuple) else (0, -1)
+                c = r[0] <= st.protocol <= r[1]
             elif fieldname in ("iif", "oif"):
                 name = st.iif if fieldname == "iif" else st.oif
-                c = Uncertain("output interface unknown") if name is None else interface_matches(str(value), name)
+                c = Uncertain("interface unknown") if name is None else interface_matches(str(value), name)
+            elif fieldname == "ctstate":
+                c = _ct_state(ConntrackStateMatch(frozenset({str(value)})), st)
             else:
                 c = Uncertain(f"set field {fieldname} is not modelled")
-            if c is False:
-                holds = False
-                break
             if isinstance(c, Uncertain):
                 uncertain = c.reason
+                holds = False
+                break
+            if c is not True:
                 holds = False
                 break
         if holds:
@@ -301,4 +538,6 @@ def condition(m: Match, st: PacketState, facts: AddressFacts) -> Cond:
         return c
     if isinstance(c, bool):
         return not c
+    if isinstance(c, Assumed):
+        return Assumed(not c.holds, c.note)
     return Not(c)

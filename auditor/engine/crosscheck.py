@@ -12,12 +12,16 @@ Compatibility of a probe state with a firewall verdict, for a port with or witho
 
 ``indeterminate`` is consistent with anything — the probe then *resolves* it, which is reported
 separately.
+
+A scan sees only part of a conversation: a TCP SYN scan ends at the SYN-ACK, a UDP probe at the
+reply. A verdict that fails on a later packet (the client's ACK dropped or rejected, the
+service's data lost on its way out) looks like ``accept`` to it, and is compared as such.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from auditor.model.exposure import Exposure, ExposureEntry
 from auditor.model.finding import Finding, Severity
@@ -57,10 +61,37 @@ def compare(scan: ScanResult, exposure: Exposure, listening: Callable[[str, int]
             if lo > hi:
                 continue
             # a range may mix ports with and without listeners: split at listener ports
+            seen = scan_visible_verdict(e)
             for a, b, has in _by_listener(s, lo, hi, listening):
-                ok = e.verdict == "indeterminate" or e.verdict in _CONSISTENT[(s.state, has)]
+                ok = seen == "indeterminate" or seen in _CONSISTENT[(s.state, has)]
                 out.append(Comparison(s.source, s.protocol, (a, b), s.state, e.verdict, ok, e))
     return out
+
+
+_CONVERSATION = {"open": "accept", "refused": "reject", "silent": "drop"}
+_SCAN_STATE = {"open": "open", "refused": "closed", "silent": "filtered"}
+
+
+def conversation_comparisons(talked: Mapping[Any, str], exposure: Exposure) -> list[Comparison]:
+    """Whole conversations with greeting listeners (``probe(..., conversation=True)``) beside the
+    full verdict: open ⇔ accept, refused ⇔ reject, silent ⇔ drop."""
+    out: list[Comparison] = []
+    for point, outcome in talked.items():
+        for e in exposure.entries:
+            if e.protocol == point.protocol and e.ports[0] <= point.port <= e.ports[1] \
+                    and _same_source(e.source, point.source):
+                ok = e.verdict == "indeterminate" or _CONVERSATION[outcome] == e.verdict
+                out.append(Comparison(point.source, point.protocol, (point.port, point.port),
+                                      _SCAN_STATE[outcome], e.verdict, ok, e))
+    return out
+
+
+def scan_visible_verdict(e: ExposureEntry) -> str:
+    """The verdict as far as a scan can see: the first packet and the service's first answer."""
+    leg = e.failed_leg
+    if leg is not None and leg.name in ("client", "reply-data"):
+        return "accept"
+    return e.verdict
 
 
 def _same_source(entry_source: str, scan_source: str) -> bool:
@@ -86,7 +117,7 @@ def disagreement_findings(comparisons: list[Comparison], zone: str | None = None
         if c.agrees:
             continue
         ports = str(c.ports[0]) if c.ports[0] == c.ports[1] else f"{c.ports[0]}-{c.ports[1]}"
-        rule = c.entry.decided_by[-1].text if c.entry.decided_by else "no rule"
+        rule = c.entry.decisive[-1].text if c.entry.decisive else "no rule"
         findings.append(Finding(
             id=f"FWA107:{zone or c.source}:{c.protocol}/{ports}", check="FWA107",
             title="model and probe disagree", severity=Severity.HIGH, zone=zone,

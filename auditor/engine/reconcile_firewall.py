@@ -75,7 +75,7 @@ def _rules(entries: Iterable[ExposureEntry]) -> list[dict]:
 
 def _location(entries: Iterable[ExposureEntry]) -> tuple[str, int] | None:
     for e in entries:
-        for o in reversed(e.decided_by):
+        for o in reversed(e.decisive):
             if o.file and o.line:
                 return (o.file, o.line)
     return None
@@ -180,9 +180,11 @@ def firewall_findings(
                 protocol=s.protocol, ports=s.ports,
                 message=(f"{s.name} ({s.protocol}/{ports}) is declared for zone {zone} but the firewall "
                          f"{'blocks part of it' if partial else 'blocks it'} "
-                         f"(sources {', '.join(sorted({e.source for e in blocked})[:6])})"),
-                evidence={"rules": _rules(blocked), "policy_line": s.line},
-                fix=f"allow {s.protocol} dport {ports} from zone {zone} before the rule that blocks it",
+                         f"(sources {', '.join(sorted({e.source for e in blocked})[:6])})"
+                         + _later_leg_note(blocked)),
+                evidence={"rules": _rules(blocked), "policy_line": s.line,
+                          **_failed_legs(blocked)},
+                fix=_unblock_fix(s.protocol, ports, zone, blocked),
                 location=_location(blocked),
             ))
 
@@ -246,7 +248,7 @@ def firewall_findings(
             proto, port, version = key
             socks = [l for l in public if (l.protocol, l.port) == (proto, port) and version in _families(l)]
             hits = [(v, e) for v, e in _at(views, None, proto, port, version)
-                    if any(serves(l, v.exposure.destination) for l in socks) and not _explicit(e.decided_by)]
+                    if any(serves(l, v.exposure.destination) for l in socks) and not _explicit(e.admitted_by)]
             implicit = [e for _, e in hits]
             zones_hit = sorted({v.zone for v, _ in hits})
             fam = f"ipv{version}"
@@ -266,6 +268,54 @@ def firewall_findings(
     return tuple(findings), tuple(checks)
 
 
+def _failed_legs(entries: Sequence[ExposureEntry]) -> dict[str, object]:
+    """Evidence of a conversation broken after its first packet: which packet, and by what."""
+    legs: dict[str, list[dict]] = {}
+    for e in entries:
+        leg = e.failed_leg
+        if leg is not None and leg.name != "request":
+            legs.setdefault(leg.name, [])
+            for o in leg.decided_by:
+                d = _origin_json(o)
+                if d not in legs[leg.name]:
+                    legs[leg.name].append(d)
+    if not legs:
+        return {}
+    reasons = sorted({e.reason for e in entries if e.reason and e.failed_leg and e.failed_leg.name != "request"})
+    return {"failed_legs": legs, "reasons": reasons[:4]}
+
+
+def _later_leg_note(blocked: Sequence[ExposureEntry]) -> str:
+    """Say so when the first packet gets in but the conversation breaks later."""
+    for e in blocked:
+        leg = e.failed_leg
+        if leg is not None and leg.name != "request" and e.reason:
+            return f": {e.reason}"
+    return ""
+
+
+def _unblock_fix(protocol: str, ports: str, zone: str, blocked: Sequence[ExposureEntry]) -> str:
+    """A concrete fix for the packet that is lost: the first one, or a later one of the
+    conversation (a reply leaving through an output chain without an ESTABLISHED rule, a
+    client's ACK meeting a NEW-only accept)."""
+    for e in blocked:
+        leg = e.failed_leg
+        if leg is None or leg.name == "request" or not leg.decided_by:
+            continue
+        o = leg.decided_by[-1]
+        where = f"{o.table_label} {o.chain}"
+        if o.syntax == "iptables":
+            family = "ip6tables" if o.family == "ip6" else "iptables"
+            rule = f"{family} -t {o.table} -I {o.chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+        else:
+            rule = f"nft insert rule {o.family} {o.table} {o.chain} ct state established,related accept"
+        what = {"reply": "replies", "reply-data": "the service's data",
+                "client": "the client's later packets"}.get(leg.name, leg.name)
+        return (f"{what} of {protocol}/{ports} are lost in {where}: let established connections through "
+                f"before it, e.g. `{rule}`")
+    return f"allow {protocol} dport {ports} from zone {zone} before the rule that blocks it"
+
+
 def _families(l: Listener) -> tuple[int, ...]:
     fams = []
     if l.accepts_ipv4:
@@ -281,7 +331,7 @@ def _listener_json(l: Listener) -> dict:
 
 
 def _fix_block(zone: str, proto: str, port: int, entries: Sequence[ExposureEntry]) -> str:
-    rules = [o for e in entries for o in e.decided_by if o.position > 0]
+    rules = [o for e in entries for o in e.decisive if o.position > 0]
     if rules:
         r = rules[-1]
         return (f"restrict or remove {r.table_label}/{r.chain} rule {r.position} ('{r.text}') so that "

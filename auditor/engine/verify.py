@@ -40,13 +40,14 @@ def verify_findings(policy: Policy, views: Sequence[ZoneExposure]) -> tuple[tupl
                     if e.protocol != proto or e.verdict != "accept":
                         continue
                     if iv.subtract(((e.ports[0], e.ports[1]),), wanted):
-                        key = tuple((o.file, o.line, o.text) for o in e.decided_by)
+                        key = tuple((o.file, o.line, o.text) for o in e.admitted_by)
                         opened.setdefault(key, []).append(e)
             extra_checks.append(("FWA201", f"{zone} {proto} opens only declared ports", not opened))
             for entries in opened.values():
                 bad = iv.subtract(iv.normalize([e.ports for e in entries]), wanted)
-                rules = [o for o in entries[0].decided_by if o.position > 0]
-                where = rules[-1] if rules else (entries[0].decided_by[-1] if entries[0].decided_by else None)
+                admitted = entries[0].admitted_by
+                rules = [o for o in admitted if o.position > 0]
+                where = rules[-1] if rules else (admitted[-1] if admitted else None)
                 loc = (where.file, where.line) if where is not None and where.file and where.line else None
                 ports = ", ".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in bad[:8])
                 findings.append(Finding(
@@ -57,7 +58,7 @@ def verify_findings(policy: Policy, views: Sequence[ZoneExposure]) -> tuple[tupl
                              f"({iv.size(bad)} ports), which the policy does not declare"
                              + (f"; decided by '{where.text}'" if where is not None else "")),
                     evidence={"sources": sorted({e.source for e in entries})[:20],
-                              "rules": [{"file": o.file, "line": o.line, "text": o.text} for o in entries[0].decided_by]},
+                              "rules": [{"file": o.file, "line": o.line, "text": o.text} for o in entries[0].admitted_by]},
                     fix=(f"narrow or remove the rule at {where.file}:{where.line}" if loc else
                          f"add a default drop for {proto} from zone {zone}"),
                     location=loc,

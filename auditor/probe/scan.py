@@ -191,5 +191,5 @@ def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:
         for c in compare(r, exp, lambda proto, port: (proto, port) in listening):
             out.append({"source": c.source, "protocol": c.protocol, "ports": list(c.ports), "probed": c.probed,
                         "verdict": c.verdict, "agrees": c.agrees,
-                        "rule": c.entry.decided_by[-1].text if c.entry.decided_by else None})
+                        "rule": c.entry.decisive[-1].text if c.entry.decisive else None})
     return out

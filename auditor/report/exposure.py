@@ -44,6 +44,9 @@ def entry_json(e: ExposureEntry, zone: str | None = None) -> dict[str, Any]:
         d["path"] = e.path
     if e.translated_to is not None:
         d["translated_to"] = {"address": e.translated_to[0], "port": e.translated_to[1]}
+    if e.legs:
+        d["legs"] = [{"leg": leg.name, "verdict": leg.verdict,
+                      "decided_by": [origin_json(o) for o in leg.decided_by]} for leg in e.legs]
     return d
 
 

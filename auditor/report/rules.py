@@ -1,8 +1,10 @@
 """Renderers for ``fwaudit rules``: every layer in the order the kernel runs it.
 
-Base chains are grouped by hook and sorted by their effective priority across backends and
-families (nat-type chains run at the nat core's slot, as the evaluator models it); user chains
-follow, per table. Parts of rules the model does not understand are marked and counted.
+Base chains are grouped by hook and listed in the order the evaluator uses (nat-type chains at
+the nat core's slot; at equal priority the chain registered last first), with where that order
+came from — ``nft list hooks``, nf_tables handles, file order — or a warning where it cannot be
+read (iptables-legacy beside nf_tables at equal priority: the evaluator then tries every order).
+User chains follow, per table. Parts of rules the model does not understand are marked and counted.
 """
 
 from __future__ import annotations
@@ -10,26 +12,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.engine.evaluate import NAT_CORE_PRIORITY
+from auditor.engine.order import Member, Slot, hook_slots
 from auditor.model.ruleset import HOOKS, Chain, Ruleset, Table
 
 
-def _is_nat(t: Table, c: Chain) -> bool:
-    return c.type == "nat" or (c.type is None and t.backend != "nftables" and t.name == "nat")
+def base_chain_order(rs: Ruleset) -> list[tuple[str, int, Slot, Member]]:
+    """(hook, IP version, slot, member) in kernel order, per hook and family.
 
-
-def base_chain_order(rs: Ruleset) -> list[tuple[str, int, Table, Chain]]:
-    """(hook, effective priority, table, chain) in kernel order."""
-    out = []
-    for ti, t in enumerate(rs.tables):
-        for ci, c in enumerate(t.chains):
-            if c.hook is None:
+    IPv6 is listed only where its order differs from IPv4's (ip6 tables beside ip tables)."""
+    out: list[tuple[str, int, Slot, Member]] = []
+    for hook in HOOKS:
+        devices = sorted({c.device or "" for t in rs.tables for c in t.chains if c.hook == hook}) \
+            if hook in ("ingress", "egress") else [None]
+        seen: list[list[tuple[int, str]]] = []
+        for version in (4, 6):
+            rows = []
+            for device in devices:
+                for slot in hook_slots(rs, hook, version, device or None):
+                    for m in slot.members + slot.idle:
+                        rows.append((slot, m))
+            key = [(s.priority, f"{m.table.family} {m.table.name} {m.chain.name}") for s, m in rows]
+            if not rows or key in seen:
                 continue
-            prio = c.priority if c.priority is not None else 0
-            eff = NAT_CORE_PRIORITY.get(c.hook, prio) if _is_nat(t, c) else prio
-            out.append((HOOKS.index(c.hook) if c.hook in HOOKS else len(HOOKS), eff, prio, ti, ci, c.hook, t, c))
-    out.sort(key=lambda x: x[:5])
-    return [(hook, eff, t, c) for _, eff, _, _, _, hook, t, c in out]
+            seen.append(key)
+            out += [(hook, version, slot, m) for slot, m in rows]
+    return out
 
 
 def _unknown_rules(rs: Ruleset) -> int:
@@ -50,15 +57,18 @@ def rules_text(target: str, rs: Ruleset) -> str:
     unknown = _unknown_rules(rs)
     lines = [f"Firewall of {target}: {len(rs.tables)} table(s), {len(rs.rules)} rule(s)"
              + (f", {unknown} rule(s) with constructs fwaudit does not understand" if unknown else "")]
-    hook = None
-    for h, eff, t, c in base_chain_order(rs):
-        if h != hook:
-            hook = h
-            lines.append(f"\nhook {h}:")
-        nat = " (nat slot)" if _is_nat(t, c) and eff != c.priority else ""
+    current = None
+    for h, version, slot, m in base_chain_order(rs):
+        t, c = m.table, m.chain
+        if (h, version) != current:
+            current = (h, version)
+            lines.append(f"\nhook {h} (IPv{version}):")
+        nat = " (nat slot)" if m.nat and slot.priority != c.priority else ""
         dev = f" device {c.device}" if c.device else ""
-        lines.append(f"  priority {eff}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
-                     f" (type {c.type or 'filter'}, policy {c.policy or 'accept'}{dev})")
+        tie = "" if len(slot.members) < 2 else (
+            f" [order: {slot.source}]" if slot.known else " [order UNKNOWN: iptables-legacy beside nf_tables; every order evaluated]")
+        lines.append(f"  priority {slot.priority}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
+                     f" (type {c.type or 'filter'}, policy {c.policy or 'accept'}{dev}){tie}")
         lines += _rule_lines(c)
     users = [(t, c) for t in rs.tables for c in t.chains if c.hook is None]
     if users:
@@ -87,8 +97,10 @@ def rules_json(target: str, rs: Ruleset) -> str:
     doc = {
         "target": target,
         "order": [
-            {"hook": h, "priority": eff, "backend": t.backend, "family": t.family, "table": t.name, "chain": c.name}
-            for h, eff, t, c in base_chain_order(rs)
+            {"hook": h, "ip_version": version, "priority": slot.priority, "backend": m.table.backend,
+             "family": m.table.family, "table": m.table.name, "chain": m.chain.name,
+             "order_source": slot.source if slot.known else "unknown", "tied_with": len(slot.members) - 1}
+            for h, version, slot, m in base_chain_order(rs)
         ],
         "tables": [
             {"backend": t.backend, "family": t.family, "name": t.name, "source": t.source,

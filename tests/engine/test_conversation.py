@@ -1,0 +1,229 @@
+"""Whole conversations on hand-built models: a port is reachable only if every packet gets
+through. Each case here is also held against the kernel in test_oracle_regressions.py."""
+
+from __future__ import annotations
+
+from auditor.model.host import HostContext
+from auditor.model.ruleset import (
+    ConntrackStateMatch,
+    ConntrackStatusMatch,
+    InterfaceMatch,
+    MarkMatch,
+    MarkStatement,
+    NatStatement,
+    NondeterministicMatch,
+    PortMatch,
+    ProtocolMatch,
+    TcpFlagsMatch,
+)
+from tests.engine.builders import (
+    ACCEPT,
+    DEST6,
+    DROP,
+    ESTABLISHED,
+    HOST,
+    REJECT,
+    RESET,
+    at,
+    base,
+    evaluate,
+    ipt,
+    nft,
+    rule,
+    tcp,
+    udp,
+)
+
+SYN_ACK_ONLY = TcpFlagsMatch(0x12, 0x12)
+
+
+def cis_host(*output_rules, output_policy="drop"):
+    return [ipt("filter",
+                base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(80), ACCEPT), rule("INPUT", *udp(53), ACCEPT)),
+                base("OUTPUT", "output", 0, output_policy, *output_rules))]
+
+
+def test_replies_dropped_in_output_make_the_port_unreachable():
+    exp = evaluate(cis_host())
+    for proto, port in (("tcp", 80), ("udp", 53)):
+        e = at(exp, port, proto)
+        assert e.verdict == "drop", e
+        assert e.failed_leg is not None and e.failed_leg.name == "reply"
+        assert [o.text for o in e.decided_by] == [":OUTPUT DROP"]
+        assert "OUTPUT policy drop" in (e.reason or "")
+    assert at(exp, 22).verdict == "drop" and at(exp, 22).failed_leg.name == "request"
+
+
+def test_an_established_rule_in_output_completes_the_conversation_and_is_named():
+    out = rule("OUTPUT", ESTABLISHED, ACCEPT, text="-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT")
+    exp = evaluate(cis_host(out))
+    e = at(exp, 80)
+    assert e.verdict == "accept"
+    assert [leg.name for leg in e.legs] == ["request", "reply", "client", "reply-data"]
+    assert [leg.name for leg in at(exp, 53, "udp").legs] == ["request", "reply"]
+    assert out.origin in e.decided_by and e.admitted_by == (e.legs[0].decided_by)
+    assert e.admitted_by[0].text != out.origin.text
+
+
+def test_new_only_accept_never_completes_the_handshake():
+    new = ConntrackStateMatch(frozenset({"new"}))
+    exp = evaluate([ipt("filter", base("INPUT", "input", 0, "drop",
+                                        rule("INPUT", *tcp(80), new, ACCEPT), rule("INPUT", *udp(53), new, ACCEPT)))])
+    e = at(exp, 80)
+    assert e.verdict == "drop" and e.failed_leg.name == "client"
+    assert "the client's ACK is dropped" in e.reason
+    assert at(exp, 53, "udp").verdict == "accept"  # a UDP exchange is the datagram and its reply
+
+
+def test_syn_only_accept_needs_an_established_rule():
+    syn = TcpFlagsMatch(0x17, 0x02)
+    exp = evaluate([ipt("filter", base("INPUT", "input", 0, "drop",
+                                        rule("INPUT", *tcp(22), syn, ACCEPT),
+                                        rule("INPUT", *tcp(80), syn, ACCEPT),
+                                        rule("INPUT", *tcp(80), ConntrackStateMatch(frozenset({"established"})), ACCEPT)))])
+    assert at(exp, 22).verdict == "drop" and at(exp, 80).verdict == "accept"
+
+
+def test_an_established_reject_refuses_the_connection():
+    r = rule("in", ProtocolMatch(frozenset({6})), ESTABLISHED, REJECT, backend="nftables", family="inet")
+    exp = evaluate([nft("a", base("in", "input", 0, "accept", r))])
+    e = at(exp, 80)
+    assert e.verdict == "reject" and e.failed_leg.name == "client" and e.decided_by == (r.origin,)
+    assert at(exp, 53, "udp").verdict == "accept"
+
+
+def test_a_reject_whose_answer_cannot_leave_looks_like_a_drop():
+    def host(*output):
+        return [ipt("filter",
+                    base("INPUT", "input", 0, "accept", rule("INPUT", *tcp(22), RESET), rule("INPUT", *udp(53), REJECT)),
+                    base("OUTPUT", "output", 0, "drop", *output))]
+
+    only_established = evaluate(host(rule("OUTPUT", ConntrackStateMatch(frozenset({"established"})), ACCEPT)))
+    e = at(only_established, 22)
+    assert e.verdict == "drop" and "reject's answer (tcp reset)" in e.reason
+    assert [leg.name for leg in e.legs] == ["request", "reject-answer"]
+    related = evaluate(host(rule("OUTPUT", ConntrackStateMatch(frozenset({"related"})), ACCEPT)))
+    assert at(related, 22).verdict == "reject" and at(related, 53, "udp").verdict == "reject"
+    icmp_only = evaluate(host(rule("OUTPUT", ProtocolMatch(frozenset({1})), ACCEPT)))
+    assert at(icmp_only, 22).verdict == "drop"  # a TCP reset is not ICMP
+    assert at(icmp_only, 53, "udp").verdict == "reject"  # the port-unreachable is
+
+
+def test_source_port_and_flags_rules_in_output():
+    sport22 = rule("OUTPUT", ProtocolMatch(frozenset({6})), PortMatch("sport", ((22, 22),)), ACCEPT)
+    synack = rule("OUTPUT", ProtocolMatch(frozenset({6})), SYN_ACK_ONLY, ACCEPT)
+    exp = evaluate([ipt("filter", base("OUTPUT", "output", 0, "drop", sport22, synack))])
+    assert at(exp, 22).verdict == "accept" and at(exp, 80).verdict == "drop"
+    assert at(exp, 80).failed_leg.name == "reply-data"  # the SYN-ACK got out, the greeting did not
+    # the client's own source port is the reply's destination port: not decidable
+    dport = rule("OUTPUT", ProtocolMatch(frozenset({6})), PortMatch("dport", ((1024, 65535),)), ACCEPT)
+    exp = evaluate([ipt("filter", base("OUTPUT", "output", 0, "drop", dport))])
+    assert at(exp, 80).verdict == "indeterminate" and "source port" in at(exp, 80).reason
+
+
+def test_replies_leave_by_the_route_to_the_client():
+    out = base("OUTPUT", "output", 0, "drop", rule("OUTPUT", InterfaceMatch("oif", ("eth1",)), ACCEPT))
+    exp = evaluate([ipt("filter", out)], sources=("198.18.0.0/24", "203.0.113.0/24"))
+    assert at(exp, 80, source="198.18.0.7").verdict == "drop"  # answered through eth0
+    assert at(exp, 80, source="203.0.113.7").verdict == "accept"  # default route via eth1
+
+
+def test_output_interface_without_a_route_is_unknown_except_loopback():
+    no_routes = HostContext(HOST.interfaces, (), forwarding_v4=False)
+    lo_only = base("OUTPUT", "output", 0, "drop", rule("OUTPUT", InterfaceMatch("oif", ("lo",)), ACCEPT))
+    assert at(evaluate([ipt("filter", lo_only)], host=no_routes), 80, source="198.18.0.7").verdict == "drop"
+    eth0 = base("OUTPUT", "output", 0, "drop", rule("OUTPUT", InterfaceMatch("oif", ("eth0",)), ACCEPT))
+    e = at(evaluate([ipt("filter", eth0)], host=no_routes), 80, source="198.18.0.7")
+    assert e.verdict == "indeterminate" and "output interface is unknown" in e.reason
+
+
+def test_offline_clients_beyond_the_declared_subnets_are_answered_through_the_arrival_interface():
+    offline = HostContext(HOST.interfaces[:2], HOST.routes[:2], complete=False)
+    eth0 = base("OUTPUT", "output", 0, "drop", rule("OUTPUT", InterfaceMatch("oif", ("eth0",)), ACCEPT))
+    assert at(evaluate([ipt("filter", eth0)], host=offline, sources=("203.0.113.0/24",)), 80).verdict == "accept"
+
+
+def test_a_redirect_onto_itself_is_no_dnat():
+    """OpenWrt fw4: ``redirect to :26`` for a packet already to 26, then ``ct status dnat accept``."""
+    pre = base("pre", "prerouting", -100, "accept",
+               rule("pre", *tcp(25, 26), NatStatement("redirect", ports=(26, 26)), backend="nftables", family="inet"),
+               type_="nat")
+    inp = base("in", "input", 0, "drop",
+               rule("in", ConntrackStatusMatch(frozenset({"dnat"})), ACCEPT, backend="nftables", family="inet"))
+    exp = evaluate([nft("fw4", pre, inp)])
+    assert at(exp, 25).verdict == "accept" and at(exp, 25).translated_to == ("198.18.0.1", 26)
+    assert at(exp, 26).verdict == "drop" and at(exp, 26).translated_to is None
+
+
+def test_a_connection_mark_set_on_the_first_packet_stays_with_the_connection():
+    mangle = base("pre", "prerouting", -150, "accept",
+                  rule("pre", ConntrackStateMatch(frozenset({"new"})), *tcp(80), MarkStatement("ct", 0xFFFFFFFF, 1),
+                       backend="nftables", family="inet"))
+    inp = base("in", "input", 0, "drop", rule("in", MarkMatch("ct", 1), ACCEPT, backend="nftables", family="inet"))
+    exp = evaluate([nft("t", mangle, inp)])
+    assert at(exp, 80).verdict == "accept" and at(exp, 81).verdict == "drop"
+
+
+def test_a_first_client_is_within_any_positive_rate_limit_and_the_reason_says_so():
+    limit = NondeterministicMatch("limit", "-m limit --limit 3/min", first_client=True)
+    over = NondeterministicMatch("limit", "limit rate over 10/second", first_client=False)
+    inp = base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(80), over, DROP), rule("INPUT", *tcp(80, 22), limit, ACCEPT))
+    exp = evaluate([ipt("filter", inp)])
+    assert at(exp, 22).verdict == "accept" and "assuming one new client" in at(exp, 22).reason
+    assert at(exp, 80).verdict == "accept"
+    history = NondeterministicMatch("recent", "-m recent --rcheck", first_client=None)
+    exp = evaluate([ipt("filter", base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(22), history, ACCEPT)))])
+    assert at(exp, 22).verdict == "indeterminate"
+
+
+def test_ipv6_conversations_follow_the_same_rules():
+    out = base("OUTPUT", "output", 0, "drop")
+    inp = base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(80), ACCEPT, family="ip6"))
+    exp = evaluate([ipt("filter", inp, out, family="ip6")], sources=("fd00::/64",), dest=DEST6)
+    assert at(exp, 80).verdict == "drop" and at(exp, 80).failed_leg.name == "reply"
+
+
+# -- base chains at equal priority ---------------------------------------------------------------
+
+
+def _two_tables(first_handle: int, second_handle: int):
+    a = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")),
+            handle=first_handle)
+    b = ipt("filter", base("INPUT", "input", 0, "accept", rule("INPUT", *tcp(80), REJECT)), handle=second_handle)
+    return [a, b]
+
+
+def test_at_equal_priority_the_chain_registered_last_runs_first():
+    assert at(evaluate(_two_tables(1, 2)), 80).verdict == "reject"  # ip filter created after inet a
+    assert at(evaluate(_two_tables(2, 1)), 80).verdict == "drop"
+
+
+def test_legacy_beside_nf_tables_at_equal_priority_is_decided_only_where_orders_agree():
+    legacy = ipt("filter", base("INPUT", "input", 0, "accept", rule("INPUT", *tcp(80), REJECT, backend="iptables-legacy"),
+                                rule("INPUT", *tcp(443), DROP, backend="iptables-legacy")), backend="iptables-legacy")
+    native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80, 443), DROP, backend="nftables", family="inet")),
+                 handle=5)
+    exp = evaluate([legacy, native])
+    e = at(exp, 80)
+    assert e.verdict == "indeterminate" and "iptables-legacy ip filter INPUT" in e.reason
+    assert "one order gives" in e.reason
+    assert at(exp, 443).verdict == "drop"  # both orders drop
+    assert at(exp, 22).verdict == "accept"
+
+
+def test_an_empty_legacy_table_does_not_make_the_order_unknown():
+    legacy = ipt("filter", base("INPUT", "input", 0, "accept"), backend="iptables-legacy")
+    native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")))
+    assert at(evaluate([legacy, native]), 80).verdict == "drop"
+
+
+def test_ipv6_equal_priority_inet_and_ip6():
+    inet = nft("a", base("in", "input", 0, "drop"), handle=1)
+    ip6 = nft("b", base("in", "input", 0, "accept", rule("in", *tcp(80), REJECT, backend="nftables", family="ip6")),
+              family="ip6", handle=2)
+    assert at(evaluate([inet, ip6], sources=("fd00::/64",), dest=DEST6), 80).verdict == "reject"
+    swapped = [nft("a", base("in", "input", 0, "drop"), handle=2),
+               nft("b", base("in", "input", 0, "accept", rule("in", *tcp(80), REJECT, backend="nftables", family="ip6")),
+                   family="ip6", handle=1)]
+    assert at(evaluate(swapped, sources=("fd00::/64",), dest=DEST6), 80).verdict == "drop"
+
