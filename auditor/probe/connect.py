@@ -8,6 +8,14 @@ Outcomes are what the kernel of the target answered:
 * ``refused`` — an error came back: TCP RST or an ICMP unreachable/prohibited;
 * ``silent``  — nothing within the timeout (dropped, or UDP with no reply).
 
+With ``conversation=True`` a TCP port is ``open`` only when the service's first bytes arrive
+(the lab listeners of :mod:`auditor.probe.servers` greet every client): that proves the whole
+conversation — SYN in, SYN-ACK out, the client's ACK in, data out — which is what a client
+experiences, while a completed ``connect()`` proves only the first two packets. An error on
+the connected socket (a reset, or an ICMP error the kernel records as a soft error, which
+``SO_ERROR`` reports as event-loop clients see it) is ``refused``; no bytes in time is
+``silent``.
+
 The caller is responsible for the ICMP rate limit of the target (the kernel paces ICMP errors
 per peer); see the scanner for pacing.
 """
@@ -35,9 +43,11 @@ class Point:
     port: int
 
 
-def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD) -> dict[Point, Outcome]:
+def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD,
+          conversation: bool = False) -> dict[Point, Outcome]:
     """Probe all points concurrently; every point gets an outcome."""
     pending: dict[int, tuple[Point, socket.socket]] = {}
+    greeting: set[int] = set()  # connected TCP sockets waiting for the service's first bytes
     result: dict[Point, Outcome] = {}
     poller = select.epoll()
     try:
@@ -72,12 +82,28 @@ def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP
             if left <= 0:
                 break
             for fd, events in poller.poll(left):
-                p, s = pending.pop(fd)
+                p, s = pending[fd]
+                if conversation and p.protocol == "tcp" and fd not in greeting:
+                    err = _soft_error(s)  # reading SO_ERROR clears it: classify from err below
+                    if not events & (select.EPOLLERR | select.EPOLLHUP) and not err:
+                        greeting.add(fd)  # connected: now the greeting must arrive
+                        poller.modify(fd, select.EPOLLIN | select.EPOLLERR)
+                        continue
+                    del pending[fd]
+                    poller.unregister(fd)
+                    result[p] = ("refused" if err in _REFUSED else "silent") if err else _outcome(p, s, events)
+                    s.close()
+                    continue
+                del pending[fd]
                 poller.unregister(fd)
-                result[p] = _outcome(p, s, events)
+                result[p] = _greeted(s) if fd in greeting else _outcome(p, s, events)
                 s.close()
         for p, s in pending.values():
-            result[p] = "silent"
+            # An error that reached the socket while the kernel held it (an ICMP error handled
+            # while connect() was still sending the SYN on a fast link, or after the handshake)
+            # is kept as a soft error: SO_ERROR reports it, as event-loop clients see it.
+            err = _soft_error(s) if p.protocol == "tcp" else 0
+            result[p] = "refused" if err in _REFUSED else "silent"
             s.close()
     finally:
         poller.close()
@@ -101,3 +127,18 @@ def _outcome(p: Point, s: socket.socket, events: int) -> Outcome:
         return "open"
     except OSError as e:
         return "refused" if e.errno in _REFUSED else "silent"
+
+
+def _soft_error(s: socket.socket) -> int:
+    """``SO_ERROR`` — which also returns the soft error an ICMP message left on a connection."""
+    return s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
+
+def _greeted(s: socket.socket) -> Outcome:
+    try:
+        data = s.recv(64)
+    except OSError as e:
+        return "refused" if e.errno in _REFUSED else "silent"
+    if data:
+        return "open"
+    return "refused" if _soft_error(s) in _REFUSED else "open"  # closed without a word

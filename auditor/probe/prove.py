@@ -18,13 +18,15 @@ import sys
 from pathlib import Path
 
 from auditor.collect.netns import run_in_namespace
-from auditor.engine.crosscheck import disagreement_findings
-from auditor.engine.crosscheck import compare
+from auditor.engine.crosscheck import compare, conversation_comparisons, disagreement_findings
 from auditor.errors import InputError
 from auditor.model.finding import Finding
 from auditor.model.policy import Policy
 from auditor.model.result import ZoneExposure
+from auditor.model.scan import ScanResult
 from auditor.probe import synscan
+from auditor.probe.connect import Point
+from auditor.probe.connect import probe as converse
 from auditor.probe.namespaces import Namespace
 from auditor.probe.scan import zone_representatives
 from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
@@ -89,11 +91,13 @@ def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[s
                     entries = synscan.ranges(rows, "tcp")
                     if udp:
                         entries += synscan.ranges(run_in_namespace(vp.ns.path, synscan.udp_scan, [rep], dest, udp), "udp")
-                from auditor.model.scan import ScanResult
-
+                    talked = run_in_namespace(vp.ns.path, converse, [Point(rep, dest, proto, port)
+                                                                     for proto, port in sorted(listening)],
+                                              timeout=1.0, conversation=True)
                 scan = ScanResult("proof", iface, dest, tuple(entries))
                 exp = _restrict(view.exposure, rep)
                 comps = compare(scan, exp, lambda proto, port: (proto, port) in listening)
+                comps += conversation_comparisons(talked, exp)
                 probed += sum(c.ports[1] - c.ports[0] + 1 for c in comps)
                 findings += disagreement_findings(comps, zone.name)
         notes.append(f"proof: {probed} zone/interface/port points probed in a lab copy, "

@@ -1,4 +1,9 @@
-"""Minimal real listeners for labs and proofs: TCP accept-and-close, UDP echo.
+"""Minimal real listeners for labs and proofs: TCP greet-and-close, UDP echo.
+
+A TCP client learns that a port is reachable only when the whole conversation gets through —
+the SYN in, the SYN-ACK out, its ACK in, data back — so every accepted connection is greeted
+with a banner (``GREETING``) before it is closed: a probe that reads the banner has proved all
+of that, one that stops at ``connect()`` has proved only the first two.
 
 Run as ``python -m auditor.probe.servers --tcp 22,80 --udp 53 [--bind ADDR] [--name NAME]``
 inside a namespace. One process serves every port (epoll), so a lab with dozens of ports
@@ -13,6 +18,9 @@ import ctypes
 import selectors
 import socket
 import sys
+
+
+GREETING = b"fwaudit-greeting\n"
 
 
 def _ports(spec: str) -> list[int]:
@@ -45,7 +53,10 @@ def serve(tcp: list[int], udp: list[int], bind: str) -> None:
             try:
                 if key.data == "tcp":
                     conn, _ = sock.accept()  # type: ignore[union-attr]
-                    conn.close()
+                    try:
+                        conn.send(GREETING)  # a fresh socket's send buffer is empty: never blocks
+                    finally:
+                        conn.close()
                 else:
                     data, peer = sock.recvfrom(2048)  # type: ignore[union-attr]
                     sock.sendto(data, peer)  # type: ignore[union-attr]
