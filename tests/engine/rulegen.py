@@ -1,9 +1,12 @@
 """Random rulesets for the kernel-oracle test, rendered as iptables-restore and nft text.
 
-An abstract rule is drawn once and rendered in both syntaxes, so the same ruleset can be
-loaded through iptables-legacy, iptables-nft or native nft (or a mix). Only constructs the
-evaluator claims to model exactly are generated; anything it reports as indeterminate here is
-a failure of the test.
+An abstract ruleset is drawn once and rendered in both syntaxes and for both IP families, so the
+same ruleset can be loaded through iptables-legacy, iptables-nft or native nft (or a mix). Only
+constructs the evaluator claims to model exactly are generated; anything it reports as
+indeterminate here is a failure of the test (except where the base-chain order is unknowable).
+
+Addresses are abstract: a rule names a subnet *key*, rendered for IPv4 (198.18.0.0/15) or IPv6
+(fd00::/16) with the same shape, so v4 and v6 clients meet the same rules.
 """
 
 from __future__ import annotations
@@ -12,8 +15,26 @@ import random
 from dataclasses import dataclass, field
 
 LISTEN_PORTS = (1, 22, 53, 80, 443, 1000, 8080, 8081, 65535)
-SUBNETS = ("198.18.1.0/24", "198.18.1.0/25", "198.18.1.128/25", "198.18.1.11/32", "198.18.2.0/24", "198.18.0.0/15")
+#: subnet key → (IPv4, IPv6); the lab's clients are .10/.11/.200 on eth0 and .10 on eth1
+#: (IPv6: ::a, ::b, ::c8 and ::a)
+SUBNETS = {
+    "c0": ("198.18.1.0/24", "fd00:1::/64"),
+    "c0-low": ("198.18.1.0/25", "fd00:1::/121"),
+    "c0-high": ("198.18.1.128/25", "fd00:1::80/121"),
+    "c0-11": ("198.18.1.11/32", "fd00:1::b/128"),
+    "c1": ("198.18.2.0/24", "fd00:2::/64"),
+    "lab": ("198.18.0.0/15", "fd00::/16"),
+}
 IFACES = ("eth0", "eth1")
+
+
+def address(key: str, version: int) -> str:
+    return SUBNETS[key][0 if version == 4 else 1]
+
+
+def host_in(last: int, version: int) -> str:
+    """``198.18.1.<last>`` / ``fd00:1::<last in hex>``."""
+    return f"198.18.1.{last}" if version == 4 else f"fd00:1::{last:x}"
 
 
 @dataclass
@@ -21,10 +42,14 @@ class AbstractRule:
     proto: str | None = None
     dports: list[tuple[int, int]] | None = None
     dport_neg: bool = False
-    saddr: tuple[str, bool] | None = None
+    sports: list[tuple[int, int]] | None = None  # output chains: the service's port
+    saddr: tuple[str, bool] | None = None  # subnet key, negated
+    daddr: tuple[str, bool] | None = None  # output chains: the client
     iif: tuple[str, bool] | None = None  # name (may end in +), negated
+    oif: tuple[str, bool] | None = None
     ct: list[str] | None = None
-    iprange: tuple[str, str, bool] | None = None
+    syn_only: bool = False  # --syn / tcp flags & (fin|syn|rst|ack) == syn
+    iprange: tuple[int, int, bool] | None = None  # last octets of a c0 range, negated
     mark: int | None = None
     action: str = "accept"  # accept drop reject reset return log continue mark:N jump:C goto:C
 
@@ -57,6 +82,9 @@ def _ports(rng: random.Random) -> list[tuple[int, int]]:
     return merged
 
 
+_CT_CHOICES = (["new"], ["established", "related"], ["new", "established"], ["invalid"], ["established"])
+
+
 def random_rule(rng: random.Random, targets: list[str], allow_return: bool, allow_mark: bool) -> AbstractRule:
     r = AbstractRule()
     if rng.random() < 0.8:
@@ -64,15 +92,17 @@ def random_rule(rng: random.Random, targets: list[str], allow_return: bool, allo
         if rng.random() < 0.75:
             r.dports = _ports(rng)
             r.dport_neg = rng.random() < 0.15
+        if r.proto == "tcp" and rng.random() < 0.12:
+            r.syn_only = True
     if rng.random() < 0.35:
-        r.saddr = (rng.choice(SUBNETS), rng.random() < 0.3)
+        r.saddr = (rng.choice(tuple(SUBNETS)), rng.random() < 0.3)
     if rng.random() < 0.25:
         r.iif = (rng.choice(IFACES + ("eth+",)), rng.random() < 0.3)
-    if rng.random() < 0.2:
-        r.ct = rng.choice((["new"], ["established", "related"], ["new", "established"], ["invalid"]))
+    if rng.random() < 0.25:
+        r.ct = rng.choice(_CT_CHOICES)
     if rng.random() < 0.1:
         lo = rng.randint(1, 200)
-        r.iprange = (f"198.18.1.{lo}", f"198.18.1.{rng.randint(lo, 254)}", rng.random() < 0.3)
+        r.iprange = (lo, rng.randint(lo, 254), rng.random() < 0.3)
     if allow_mark and rng.random() < 0.15:
         r.mark = rng.choice((1, 2))
     actions = ["accept"] * 4 + ["drop"] * 3 + ["reject", "reset", "log", "continue"]
@@ -87,13 +117,32 @@ def random_rule(rng: random.Random, targets: list[str], allow_return: bool, allo
     return r
 
 
+def random_output_rule(rng: random.Random) -> AbstractRule:
+    """A rule for the output chain, where the service's replies and reject answers pass."""
+    r = AbstractRule()
+    kind = rng.random()
+    if kind < 0.35:
+        r.ct = rng.choice((["established", "related"], ["established"], ["related"], ["new"]))
+    elif kind < 0.65:
+        r.proto = rng.choice(("tcp", "udp"))
+        r.sports = _ports(rng)
+    elif kind < 0.8:
+        r.oif = (rng.choice(IFACES + ("eth+", "lo")), rng.random() < 0.3)
+    else:
+        r.daddr = (rng.choice(tuple(SUBNETS)), rng.random() < 0.3)
+    r.action = rng.choice(("accept", "accept", "accept", "drop", "reject"))
+    return r
+
+
 @dataclass
 class AbstractRuleset:
-    """One filter "table": a base input chain and user chains (jumps only go forward)."""
+    """One filter "table": a base input chain, user chains (jumps only go forward), maybe an
+    output chain, maybe a nat redirect."""
 
     base: AbstractChain
     users: list[AbstractChain]
     redirect: tuple[int, int] | None = None  # nat: tcp dport A → local port B
+    output: AbstractChain | None = None
 
 
 def random_ruleset(rng: random.Random, prefix: str = "U") -> AbstractRuleset:
@@ -107,7 +156,12 @@ def random_ruleset(rng: random.Random, prefix: str = "U") -> AbstractRuleset:
         for _ in range(rng.randint(1, 4)):
             u.rules.append(random_rule(rng, later, True, True))
     redirect = (8081, rng.choice((80, 22, 443))) if rng.random() < 0.25 else None
-    return AbstractRuleset(base, users, redirect)
+    output = None
+    if rng.random() < 0.5:
+        output = AbstractChain("OUTPUT", policy=rng.choice(("accept", "drop", "drop")))
+        for _ in range(rng.randint(0, 3)):
+            output.rules.append(random_output_rule(rng))
+    return AbstractRuleset(base, users, redirect, output)
 
 
 # ------------------------------------------------------------------------------------------
@@ -115,24 +169,36 @@ def random_ruleset(rng: random.Random, prefix: str = "U") -> AbstractRuleset:
 # ------------------------------------------------------------------------------------------
 
 
-def _ipt_rule(chain: str, r: AbstractRule) -> str:
+def _ipt_ports(proto: str, ports: list[tuple[int, int]], opt: str, neg: bool) -> str:
+    neg_s = "! " if neg else ""
+    if len(ports) == 1:
+        lo, hi = ports[0]
+        return f"-m {proto} {neg_s}--{opt} {lo}" + (f":{hi}" if hi != lo else "")
+    spec = ",".join(f"{lo}" if lo == hi else f"{lo}:{hi}" for lo, hi in ports)
+    return f"-m multiport {neg_s}--{opt}s {spec}"
+
+
+def _ipt_rule(chain: str, r: AbstractRule, version: int) -> str:
     parts = [f"-A {chain}"]
     if r.iif:
         parts.append(("! " if r.iif[1] else "") + f"-i {r.iif[0]}")
+    if r.oif:
+        parts.append(("! " if r.oif[1] else "") + f"-o {r.oif[0]}")
     if r.saddr:
-        parts.append(("! " if r.saddr[1] else "") + f"-s {r.saddr[0]}")
+        parts.append(("! " if r.saddr[1] else "") + f"-s {address(r.saddr[0], version)}")
+    if r.daddr:
+        parts.append(("! " if r.daddr[1] else "") + f"-d {address(r.daddr[0], version)}")
     if r.proto:
         parts.append(f"-p {r.proto}")
         if r.dports:
-            neg = "! " if r.dport_neg else ""
-            if len(r.dports) == 1:
-                lo, hi = r.dports[0]
-                parts.append(f"-m {r.proto} {neg}--dport {lo}" + (f":{hi}" if hi != lo else ""))
-            else:
-                spec = ",".join(f"{lo}" if lo == hi else f"{lo}:{hi}" for lo, hi in r.dports)
-                parts.append(f"-m multiport {neg}--dports {spec}")
+            parts.append(_ipt_ports(r.proto, r.dports, "dport", r.dport_neg))
+        if r.sports:
+            parts.append(_ipt_ports(r.proto, r.sports, "sport", False))
+        if r.syn_only:
+            parts.append("-m tcp --syn")
     if r.iprange:
-        parts.append("-m iprange " + ("! " if r.iprange[2] else "") + f"--src-range {r.iprange[0]}-{r.iprange[1]}")
+        lo, hi, neg = r.iprange
+        parts.append("-m iprange " + ("! " if neg else "") + f"--src-range {host_in(lo, version)}-{host_in(hi, version)}")
     if r.ct:
         parts.append("-m conntrack --ctstate " + ",".join(s.upper() for s in r.ct))
     if r.mark is not None:
@@ -157,12 +223,16 @@ def _ipt_rule(chain: str, r: AbstractRule) -> str:
     return " ".join(parts)
 
 
-def to_iptables(rs: AbstractRuleset) -> str:
-    lines = ["*filter", f":INPUT {rs.base.policy.upper()} [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+def to_iptables(rs: AbstractRuleset, version: int = 4) -> str:
+    out_policy = rs.output.policy.upper() if rs.output and rs.output.policy else "ACCEPT"
+    lines = ["*filter", f":INPUT {rs.base.policy.upper()} [0:0]", ":FORWARD ACCEPT [0:0]",
+             f":OUTPUT {out_policy} [0:0]"]
     lines += [f":{u.name} - [0:0]" for u in rs.users]
-    lines += [_ipt_rule("INPUT", r) for r in rs.base.rules]
+    lines += [_ipt_rule("INPUT", r, version) for r in rs.base.rules]
     for u in rs.users:
-        lines += [_ipt_rule(u.name, r) for r in u.rules]
+        lines += [_ipt_rule(u.name, r, version) for r in u.rules]
+    if rs.output:
+        lines += [_ipt_rule("OUTPUT", r, version) for r in rs.output.rules]
     lines.append("COMMIT")
     if rs.redirect:
         a, b = rs.redirect
@@ -177,22 +247,46 @@ def to_iptables(rs: AbstractRuleset) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-def _nft_rule(r: AbstractRule) -> str:
+def _nft_ports(proto: str, ports: list[tuple[int, int]], field_: str, neg: bool) -> str:
+    elems = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in ports)
+    return f"{proto} {field_} {'!= ' if neg else ''}{{ {elems} }}"
+
+
+def _nft_rule(r: AbstractRule, family: str) -> list[str]:
+    """One abstract rule as nft rules: in an inet table an address condition exists per
+    family, so such a rule becomes one rule per family (they never both match a packet)."""
+    versions = {"ip": (4,), "ip6": (6,), "inet": (4, 6)}[family]
+    if not (r.saddr or r.daddr or r.iprange):
+        return [_nft_one(r, None)]
+    return [_nft_one(r, v) for v in versions]
+
+
+def _nft_one(r: AbstractRule, version: int | None) -> str:
     parts = []
+    kw = "ip" if version == 4 else "ip6"
     if r.iif:
         name = r.iif[0].replace("+", "*")
         parts.append(f'iifname {"!= " if r.iif[1] else ""}"{name}"')
-    if r.saddr:
-        parts.append(f'ip saddr {"!= " if r.saddr[1] else ""}{r.saddr[0]}')
+    if r.oif:
+        name = r.oif[0].replace("+", "*")
+        parts.append(f'oifname {"!= " if r.oif[1] else ""}"{name}"')
+    if r.saddr and version:
+        parts.append(f'{kw} saddr {"!= " if r.saddr[1] else ""}{address(r.saddr[0], version)}')
+    if r.daddr and version:
+        parts.append(f'{kw} daddr {"!= " if r.daddr[1] else ""}{address(r.daddr[0], version)}')
     if r.proto:
-        if r.dports:
-            elems = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in r.dports)
-            neg = "!= " if r.dport_neg else ""
-            parts.append(f"{r.proto} dport {neg}{{ {elems} }}")
+        if r.dports or r.sports:
+            if r.dports:
+                parts.append(_nft_ports(r.proto, r.dports, "dport", r.dport_neg))
+            if r.sports:
+                parts.append(_nft_ports(r.proto, r.sports, "sport", False))
         else:
             parts.append(f"meta l4proto {r.proto}")
-    if r.iprange:
-        parts.append(f'ip saddr {"!= " if r.iprange[2] else ""}{r.iprange[0]}-{r.iprange[1]}')
+        if r.syn_only:
+            parts.append("tcp flags & (fin | syn | rst | ack) == syn")
+    if r.iprange and version:
+        lo, hi, neg = r.iprange
+        parts.append(f'{kw} saddr {"!= " if neg else ""}{host_in(lo, version)}-{host_in(hi, version)}')
     if r.ct:
         parts.append("ct state { " + ", ".join(r.ct) + " }")
     if r.mark is not None:
@@ -216,11 +310,16 @@ def _nft_rule(r: AbstractRule) -> str:
 def to_nft(rs: AbstractRuleset, *, table: str = "fwa", family: str = "inet", priority: int = 0) -> str:
     lines = [f"table {family} {table} {{"]
     lines.append(f"  chain input {{\n    type filter hook input priority {priority}; policy {rs.base.policy};")
-    lines += [f"    {_nft_rule(r)}" for r in rs.base.rules]
+    lines += [f"    {t}" for r in rs.base.rules for t in _nft_rule(r, family)]
     lines.append("  }")
     for u in rs.users:
         lines.append(f"  chain {u.name} {{")
-        lines += [f"    {_nft_rule(r)}" for r in u.rules]
+        lines += [f"    {t}" for r in u.rules for t in _nft_rule(r, family)]
+        lines.append("  }")
+    if rs.output:
+        lines.append(f"  chain output {{\n    type filter hook output priority {priority}; "
+                     f"policy {rs.output.policy};")
+        lines += [f"    {t}" for r in rs.output.rules for t in _nft_rule(r, family)]
         lines.append("  }")
     if rs.redirect:
         a, b = rs.redirect
