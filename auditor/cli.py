@@ -95,7 +95,7 @@ def _listeners_report(label: str, fmt: str) -> str:
 @app.command()
 def exposure(
     target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
-    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: to force the format.")] = None,
+    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: to force the format. Files are taken as loaded in the order given (at equal priority the chain loaded last runs first).")] = None,
     in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
     destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
@@ -164,7 +164,7 @@ def _interfaces(in_interface: str, destination: str, specs: list[str]) -> dict[s
 @app.command()
 def rules(
     target: Annotated[Optional[str], typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
-    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file; repeatable.")] = None,
+    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file; repeatable, taken as loaded in the order given.")] = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Show the firewall as fwaudit reads it: every table, chain and rule of every backend, with
@@ -347,7 +347,7 @@ def _zones_only(zones: dict[str, list[str]]) -> str:
 @app.command()
 def verify(
     policy: PolicyOpt,
-    ruleset: Annotated[list[str], typer.Option("--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable.")],
+    ruleset: Annotated[list[str], typer.Option("--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable, taken as loaded in the order given (at equal priority the chain loaded last runs first).")],
     interface: Annotated[list[str], typer.Option("--interface", help="NAME=ADDR/LEN of the host the ruleset is for; repeatable, at least one.")],
     fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,

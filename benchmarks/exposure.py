@@ -3,6 +3,10 @@
 rulesets of 1k, 10k and 100k rules, next to the time the kernel's own tools need just to dump
 the same rules (``iptables-save`` + ``nft -j list ruleset``).
 
+It also prints what the whole conversation costs: the evaluation alone (rules already read), once
+for every leg (SYN, SYN-ACK, ACK, data; UDP datagram and reply) and once for the client's first
+packet only, as fwaudit judged before it followed conversations.
+
 Run as root: ``.venv/bin/python benchmarks/exposure.py [SIZES…] [--backend nft|legacy]``.
 Creates one namespace ``fwa-bench-<pid>`` and removes it at the end.
 """
@@ -77,6 +81,31 @@ def timed(cmd: list[str]) -> tuple[float, int, str]:
     return wall, usage.ru_maxrss, out
 
 
+def evaluation_cost(ns: Namespace) -> tuple[float, float]:
+    """Seconds to evaluate the rules already read: every leg vs the first packet only."""
+    from auditor.collect.netns import run_in_namespace
+    from auditor.collect.ruleset import collect_firewall_view
+    from auditor.engine import evaluate as ev
+    from auditor.engine.conversation import Conversation
+
+    class FirstPacket(Conversation):
+        def run(self, region):  # type: ignore[no-untyped-def]
+            for r in self._request([region], "request"):
+                self._record(r, "accept", (), None, ())
+            return self.results
+
+    rules, host = run_in_namespace(ns.path, collect_firewall_view)
+    query = ev.ExposureQuery("eth0", "198.18.0.1", tuple(SOURCES))
+    out = []
+    for conversation in (Conversation, FirstPacket):
+        ev.Conversation = conversation  # type: ignore[misc]
+        t0 = time.perf_counter()
+        ev.evaluate_exposure(rules, host, query)
+        out.append(time.perf_counter() - t0)
+    ev.Conversation = Conversation  # type: ignore[misc]
+    return out[0], out[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 100000])
@@ -87,7 +116,8 @@ def main() -> None:
         ns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
         ns.exec(["ip", "addr", "add", "198.18.0.1/24", "dev", "eth0"])
         ns.exec(["ip", "link", "set", "eth0", "up"])
-        print(f"{'rules':>8} {'dump s':>8} {'exposure s':>11} {'ratio':>6} {'peak MiB':>9} {'entries':>8}")
+        print(f"{'rules':>8} {'dump s':>8} {'exposure s':>11} {'ratio':>6} {'peak MiB':>9} {'entries':>8}"
+              f" {'eval all legs s':>16} {'eval 1st packet s':>18}")
         for n in sorted(args.sizes):
             rng = random.Random(n)
             ns.exec(["nft", "flush", "ruleset"])
@@ -105,7 +135,9 @@ def main() -> None:
                 cmd += ["--source", s]
             wall, rss, out = timed(cmd)
             entries = out.count('"verdict"')
-            print(f"{n:>8} {dump:>8.3f} {wall:>11.3f} {wall / dump:>6.1f} {rss / 1024:>9.1f} {entries:>8}", flush=True)
+            legs, first = evaluation_cost(ns)
+            print(f"{n:>8} {dump:>8.3f} {wall:>11.3f} {wall / dump:>6.1f} {rss / 1024:>9.1f} {entries:>8}"
+                  f" {legs:>16.3f} {first:>18.3f}", flush=True)
             if args.backend == "legacy":
                 ns.exec(["iptables-legacy", "-F"])
                 ns.exec(["iptables-legacy", "-X"])
