@@ -158,9 +158,8 @@ class _Reader:
         if line.startswith("*") and current is None:
             self._start_table(line, lineno)
             return
-        if current is None:
-            raise ArgError(f"{quote(line.split()[0] if line.split() else line)} outside a table "
-                           "(expected '*filter' or another table first)")
+        if current is None:  # not quoted: this may well be no ruleset at all
+            raise ArgError("a line outside a table (expected '*filter' or another table first)")
         if line.startswith(":"):
             self._chain_line(current, line, lineno)
             return

@@ -100,6 +100,7 @@ def tables_from_nft_json(
     chain_lines = chain_lines or {}
     items = doc.get("nftables", [])
     order: list[tuple[str, str]] = []
+    handles: dict[tuple[str, str], int | None] = {}
     chains: dict[tuple[str, str], dict[str, dict]] = {}
     sets: dict[tuple[str, str], dict[str, dict]] = {}
     rules: dict[tuple[str, str, str], list[dict]] = {}
@@ -110,6 +111,7 @@ def tables_from_nft_json(
             if key not in chains:
                 order.append(key)
                 chains[key], sets[key] = {}, {}
+            handles[key] = t.get("handle") if isinstance(t.get("handle"), int) else None
         elif "chain" in item:
             c = item["chain"]
             chains.setdefault((c["family"], c["table"]), {})[c["name"]] = c
@@ -150,6 +152,7 @@ def tables_from_nft_json(
                 policy=(c.get("policy") or "accept") if c.get("hook") else None,
                 device=c.get("dev") if isinstance(c.get("dev"), str) else None,
                 line=cl[1] if cl else None,
+                handle=c.get("handle") if isinstance(c.get("handle"), int) else None,
             ))
         named = tuple(
             NamedSet(s["name"], _type_text(s.get("type")), tuple(json.dumps(e) for e in s.get("elem", ())),
@@ -157,7 +160,7 @@ def tables_from_nft_json(
             for s in table_sets.values()
         )
         tables.append(Table(backend=backend, family=family, name=name, chains=tuple(out_chains),
-                            sets=named, source=source))
+                            sets=named, source=source, handle=handles.get((family, name))))
     return tuple(tables), tuple(notes)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 
 from auditor.collect.netns import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
-from auditor.errors import LocatedInputError
+from auditor.errors import InputError, LocatedInputError
 from auditor.model.ruleset import (
     AddressMatch, FamilyMatch, PortMatch, ProtocolMatch, SetElementMatch, UnknownMatch, Verdict, VerdictMap,
 )
@@ -103,3 +104,71 @@ def test_live_reader_skips_tables_owned_by_iptables_nft(netns):
     assert any(isinstance(m, UnknownMatch) and "multiport" in m.text for m in xt.matches)
     tables, _ = run_in_namespace(netns.path, read_nftables, skip=frozenset({("ip", "filter")}))
     assert {(t.family, t.name) for t in tables} == {("inet", "native")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Includes are resolved and read by fwaudit first, within the input limits (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+TABLE = "table inet t {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 accept\n  }\n}\n"
+
+
+@pytest.mark.parametrize("target", ["/dev/urandom", "/dev/zero", "DIR", "FIFO"])
+def test_includes_of_non_regular_files_are_refused(tmp_path, target):
+    if target == "DIR":
+        (tmp_path / "d").mkdir()
+        target = str(tmp_path / "d")
+    elif target == "FIFO":
+        target = str(tmp_path / "fifo")
+        os.mkfifo(target)
+    main = tmp_path / "main.nft"
+    main.write_text(f'include "{target}"\n' + TABLE)
+    with pytest.raises(InputError, match="not a regular file|is a directory"):
+        read_nft_file(main)
+
+
+def test_an_included_foreign_file_is_never_quoted(tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$salt$hashhashhashhash:19000:0:99999:7:::\n")
+    secret.chmod(0o600)
+    main = tmp_path / "main.nft"
+    main.write_text(TABLE + f'include "{secret}"\n')
+    with pytest.raises(LocatedInputError) as e:
+        read_nft_file(main)
+    assert (e.value.file, e.value.line) == (str(secret), 1)
+    assert "hashhash" not in e.value.message and "19000" not in e.value.message
+
+
+def test_includes_relative_to_the_including_file_and_globs(tmp_path):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "b.nft").write_text('include "../rules/extra.nft"\n')
+    (tmp_path / "conf.d" / "a.nft").write_text(TABLE)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "extra.nft").write_text("add rule inet t input udp dport 53 accept\n")
+    main = tmp_path / "main.nft"
+    main.write_text('include "conf.d/*.nft"\n')
+    (t,), _ = read_nft_file(main)
+    rules = t.chain("input").rules
+    assert [r.origin.text for r in rules] == ["tcp dport 22 accept", "udp dport 53 accept"]
+    assert rules[1].origin.file == str(tmp_path / "rules" / "extra.nft") and rules[1].origin.line == 1
+
+
+def test_missing_and_looping_includes(tmp_path):
+    main = tmp_path / "main.nft"
+    main.write_text('# include "commented-out.nft"\ninclude "missing.nft"\n')
+    with pytest.raises(LocatedInputError, match="not found") as e:
+        read_nft_file(main)
+    assert e.value.line == 2
+    main.write_text('include "main.nft"\n')
+    with pytest.raises(InputError, match="includes itself"):
+        read_nft_file(main)
+
+
+def test_a_megabyte_comment_is_quick(tmp_path):
+    import time
+
+    main = tmp_path / "main.nft"
+    main.write_text(TABLE.replace("accept\n", 'accept comment "' + "x" * 120 + '"\n') + "#" + "y" * 1_000_000 + "\n")
+    start = time.monotonic()
+    read_nft_file(main)
+    assert time.monotonic() - start < 10
