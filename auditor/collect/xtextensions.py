@@ -758,12 +758,17 @@ def _rpfilter(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
 
 
 def _payload(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
+    """``-m string`` searches the packet's content; ``-m u32`` only reaches the payload when its
+    test advances twice with ``@`` (past the IP header, then past the transport header) — with
+    fewer it reads header fields the model has no type for, and stays unknown."""
     if use.ext.name == "string":
         if use.get("string") is None and use.get("hex-string") is None:
             raise ArgError("string match: you must specify --string or --hex-string")
         u = use.get("string") or use.get("hex-string")
     else:
         u = use.uses[0]
+        if u.value.count("@") < 2:
+            return [UnknownMatch(use.text("-m"))]
     assert u is not None
     return [PayloadMatch(use.text("-m"), u.inverted)]
 

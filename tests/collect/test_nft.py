@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,9 @@ from auditor.collect.netns import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
 from auditor.errors import InputError, LocatedInputError
 from auditor.model.ruleset import (
-    AddressMatch, FamilyMatch, PortMatch, ProtocolMatch, SetElementMatch, UnknownMatch, Verdict, VerdictMap,
+    AddressMatch, ConntrackDirectionMatch, EffectStatement, FamilyMatch, MarkCopyStatement, MarkStatement,
+    NatMapStatement, NondeterministicMatch, PortMatch, ProtocolMatch, ReversePathMatch, SetElementMatch,
+    UnknownMatch, UnknownStatement, Verdict, VerdictMap,
 )
 
 pytestmark = pytest.mark.root
@@ -172,3 +175,83 @@ def test_a_megabyte_comment_is_quick(tmp_path):
     start = time.monotonic()
     read_nft_file(main)
     assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Constructs of real rulesets that made whole rulesets indeterminate (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+CONSTRUCTS = Path(__file__).resolve().parents[1] / "data" / "nft-constructs.nft"
+
+
+@pytest.fixture(scope="module")
+def constructs():
+    tables, _ = read_nft_file(CONSTRUCTS)
+    return {r.origin.line: r for t in tables for c in t.chains for r in c.rules}
+
+
+def test_ct_state_vmap_and_vmaps_with_jumps(constructs):
+    (vm,) = constructs[8].statements
+    assert vm == VerdictMap(("ctstate",), ((("invalid",), Verdict("drop")), (("established",), Verdict("accept")),
+                                           (("related",), Verdict("accept"))))
+    (vm,) = constructs[37].statements
+    assert vm.entries == ((((22, 22),), Verdict("jump", "other")), (((23, 23),), Verdict("goto", "other")))
+
+
+@pytest.mark.parametrize("line,kind,first", [
+    (9, "limit", True), (10, "limit", False), (11, "meter", False), (12, "meter", False), (13, "meter", True),
+    (14, "ct count", False), (15, "ct count", True), (35, "quota", None), (36, "numgen", None),
+])
+def test_rate_and_count_limits_say_what_a_first_client_gets(constructs, line, kind, first):
+    (m,) = [m for m in constructs[line].matches if isinstance(m, NondeterministicMatch)]
+    assert (m.kind, m.first_client) == (kind, first)
+
+
+def test_direction_reverse_path_and_raw_payload(constructs):
+    assert constructs[16].matches == (ConntrackDirectionMatch("original"),)
+    assert constructs[17].matches == (ReversePathMatch(strict=True, negated=True),)  # oif missing: check fails
+    assert constructs[18].matches == (ReversePathMatch(strict=False, negated=True),)
+    assert constructs[19].matches == (ReversePathMatch(strict=True),)
+    assert constructs[20].matches == (PortMatch("dport", ((22, 22),)),)  # @th,16,16: nft knows it is a port
+    assert isinstance(constructs[21].matches[0], UnknownMatch)  # @nh bits: a header field, not payload
+
+
+def test_mark_copies_and_fate_neutral_statements(constructs):
+    assert constructs[22].statements == (MarkCopyStatement("meta", "ct", 0, 0xFFFFFFFF),)
+    assert constructs[23].statements == (MarkCopyStatement("ct", "meta", 0, 0xFFFFFFFF),)
+    assert constructs[24].statements == (EffectStatement("ct helper"),)
+    assert constructs[25].statements == (EffectStatement("nftrace"),)
+    assert isinstance(constructs[26].statements[0], UnknownStatement)  # ct zone set: not fate-neutral
+    assert constructs[27].statements == (EffectStatement("priority"),)
+    assert constructs[28].statements == (MarkStatement("meta", 0xFFFFFF00, 0),)  # meta mark set meta mark and 0xff
+    mss = next(r for r in constructs.values() if "maxseg" in r.origin.text)
+    assert mss.statements == (EffectStatement("tcp option"),)
+
+
+def test_unknown_concatenations_keep_their_protocol_first(constructs):
+    matches = constructs[29].matches
+    assert matches[:2] == (ProtocolMatch(frozenset({58})), FamilyMatch(6)) and isinstance(matches[2], UnknownMatch)
+
+
+@pytest.mark.parametrize("line,family,detail", [
+    (30, 6, "icmpv6 port-unreachable"), (31, 4, "icmp port-unreachable"), (32, None, "icmpx admin-prohibited"),
+    (33, None, "tcp reset"), (34, None, "icmpx port-unreachable"),
+])
+def test_icmp_rejects_in_inet_tables_apply_to_their_family_only(constructs, line, family, detail):
+    r = constructs[line]
+    assert r.statements == (Verdict("reject", detail=detail),)
+    families = [m.version for m in r.matches if isinstance(m, FamilyMatch)]
+    assert families == ([family] if family else [])
+
+
+def test_nat_maps(constructs):
+    addr = lambda a: (int(ipaddress.ip_address(a)),) * 2  # noqa: E731
+    rules = [r for r in constructs.values() if r.origin.chain == "pre"]
+    assert [r.matches for r in rules][0] == (ProtocolMatch(frozenset({6})),)  # nft adds meta l4proto tcp
+    assert rules[0].statements == (NatMapStatement("dnat", ("dport",), ((((80, 80),), addr("198.18.3.2"), None),
+                                                                        (((81, 81),), addr("198.18.3.3"), None)), 4),)
+    assert rules[1].statements == (NatMapStatement(
+        "dnat", ("daddr", "dport"), (((addr("198.18.0.2"), (82, 82)), addr("198.18.3.2"), (8080, 8080)),), 4),)
+    assert rules[2].statements == (NatMapStatement("redirect", ("dport",), ((((83, 83),), None, (8083, 8083)),)),)
+    assert rules[3].statements[0].set_name == "dm" and rules[4].statements[0].set_name == "dpm"
+    assert not any(r.unknowns for r in rules)
