@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from auditor.collect.gcpause import gc_paused
+from auditor.errors import EnvironmentProblem
 from auditor.model.ruleset import (
     AddressMatch,
     AddrTypeMatch,
@@ -100,6 +101,19 @@ def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
 
 @gc_paused
 def tables_from_nft_json(
+    doc: Mapping[str, Any],
+    **kwargs: Any,
+) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """Convert ``nft -j -a list ruleset`` output (see :func:`_tables`). A document without the
+    structure nft gives (a table without a name, a rule outside any chain …) is an
+    :class:`EnvironmentProblem`: nft printed something fwaudit cannot read."""
+    try:
+        return _tables(doc, **kwargs)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration) as e:
+        raise EnvironmentProblem(f"nft printed a ruleset fwaudit cannot read ({type(e).__name__} in its JSON)") from None
+
+
+def _tables(
     doc: Mapping[str, Any],
     *,
     backend: Backend = "nftables",
@@ -214,9 +228,11 @@ def _rule(r: dict[str, Any], origin: Origin, family: str, sets: dict[str, dict[s
                     statements.append(nm)
                 else:
                     statements.extend(_statement(kind, expr[kind], family, sets))
-        except _Unsupported as e:
-            matches.extend(d for d in e.deps if d not in matches)
-            if "match" in expr or (isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
+        except (_Unsupported, KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration) as e:
+            # what the model cannot type is kept verbatim, never guessed
+            matches.extend(d for d in getattr(e, "deps", ()) if d not in matches)
+            if not isinstance(expr, dict) or "match" in expr or (
+                    isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
                 matches.append(UnknownMatch(_frag(expr)))
             else:
                 statements.append(UnknownStatement(_frag(expr)))

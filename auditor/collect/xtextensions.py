@@ -451,6 +451,8 @@ def _ports(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
     out: list[Match] = []
     for u in use.uses:
         if u.option.name in ("sport", "dport"):
+            if u.value == (0, 65535) and not u.inverted:
+                continue  # every port: iptables does not even print it
             out.append(PortMatch(u.option.name, _ranges(u.value), u.inverted))  # type: ignore[arg-type]
         elif u.option.name == "syn":
             out.append(TcpFlagsMatch(0x17, 0x02, u.inverted))
@@ -552,11 +554,10 @@ def _iprange(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
     out: list[Match] = []
     for u in use.uses:
         lo_s, dash, hi_s = u.value.partition("-")
-        try:
-            lo = xv.parse_host(lo_s, ctx.version)
-            hi = xv.parse_host(hi_s, ctx.version) if dash else lo
-        except ValueError as e:
-            raise ArgError(str(e)) from None
+        lo = xv.numeric_address(lo_s, ctx.version)
+        hi = xv.numeric_address(hi_s, ctx.version) if dash else lo
+        if lo is None or hi is None:
+            raise ArgError(f"iprange: bad address in --{u.option.name} {quote(u.value)}")
         # a reversed range is accepted (the kernel warns it never matches): no addresses
         ranges = ((lo, hi),) if lo <= hi else ()
         out.append(AddressMatch("saddr" if u.option.name == "src-range" else "daddr", ctx.version, ranges,
@@ -641,6 +642,8 @@ def icmp_type(text: str, version: int) -> str:
 def _icmp(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
     u = use.uses[0]
     version = 4 if use.ext.name == "icmp" else 6
+    if ctx.protocol != (1 if version == 4 else 58):
+        raise ArgError(f"{use.ext.name} match requires '-p {'icmp' if version == 4 else 'ipv6-icmp'}'")
     return [IcmpTypeMatch(version, (icmp_type(u.value, version),), u.inverted)]
 
 
@@ -733,13 +736,39 @@ def _nondeterministic(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
         assert u is not None
         if u.value >= 1:
             first = (u is upto) != u.inverted
+    elif name == "statistic":
+        _check_statistic(use)
     elif name == "recent":
         actions = [u for u in use.uses if u.option.name in ("set", "rcheck", "update", "remove")]
-        if len(actions) > 1:
-            raise ArgError("recent: only one of --set, --rcheck, --update or --remove may be given")
+        if len(actions) != 1:
+            raise ArgError("recent: give exactly one of --set, --rcheck, --update or --remove")
         if actions and actions[0].option.name == "set":
             first = not actions[0].inverted  # --set always matches (and records the source)
     return [NondeterministicMatch(name, use.text("-m"), False, first)]
+
+
+def _check_statistic(use: ExtensionUse) -> None:
+    mode = use.get("mode")
+    if mode is None or mode.value not in ("random", "nth"):
+        raise ArgError("statistic: --mode must be random or nth")
+    probability, every, packet = use.get("probability"), use.get("every"), use.get("packet")
+    if probability is not None:
+        try:
+            value = float(probability.value)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 1 or probability.value.strip() != probability.value:
+            raise ArgError(f"statistic: bad --probability {quote(probability.value)} (0-1)")
+        if every is not None or packet is not None:
+            raise ArgError("statistic: --probability cannot be used together with --every/--packet")
+    if (every is None) != (packet is None):
+        raise ArgError("statistic: --every and --packet go together")
+    if mode.value == "random" and probability is None:
+        raise ArgError("statistic: --probability must be specified in random mode")
+    if mode.value == "nth" and every is None:
+        raise ArgError("statistic: --every and --packet must be specified in nth mode")
+    if every is not None and packet is not None and packet.value > every.value - 1:
+        raise ArgError("statistic: --packet p must be 0 <= p <= n-1")
 
 
 def _physdev(use: ExtensionUse, ctx: RuleContext) -> list[Match]:
@@ -886,6 +915,8 @@ def convert_target(use: ExtensionUse, ctx: RuleContext) -> list[Statement]:
     if name == "REJECT":
         return [_reject(use, ctx)]
     if name == "NFQUEUE":
+        if use.get("queue-num") is not None and use.get("queue-balance") is not None:
+            raise ArgError("NFQUEUE: --queue-num cannot be used together with --queue-balance")
         return [Verdict("queue", detail=text)]
     if name == "TCPMSS" and (use.get("set-mss") is None) == (use.get("clamp-mss-to-pmtu") is None):
         raise ArgError("TCPMSS: exactly one of --set-mss or --clamp-mss-to-pmtu is required")
@@ -944,19 +975,24 @@ def _mark_target(use: ExtensionUse) -> Statement | None:
         if name == "restore-mark":  # mark = (mark & ~nfmask) ^ (ctmark & ctmask)
             return MarkCopyStatement("meta", "ct", ~nfmask & ALL, ctmask)
         return MarkCopyStatement("ct", "meta", ~ctmask & ALL, nfmask)  # ctmark = (ctmark & ~ctmask) ^ (mark & nfmask)
-    if masks:
-        raise ArgError(f"{use.ext.name}: --mask/--nfmask/--ctmask only go with --save-mark/--restore-mark")
-    if name in ("set-mark", "set-xmark"):
-        value, mask = op.value
-        if name == "set-mark":  # stored as xmark value/(mask|value)
-            return MarkStatement(kind, (mask | value) & ALL, value)  # type: ignore[arg-type]
-        return MarkStatement(kind, mask, value)  # type: ignore[arg-type]
-    value = op.value
-    if name == "and-mark":
-        return MarkStatement(kind, ~value & ALL, 0)  # type: ignore[arg-type]
-    if name == "or-mark":
-        return MarkStatement(kind, value, value)  # type: ignore[arg-type]
-    return MarkStatement(kind, 0, value)  # type: ignore[arg-type]
+    # value/mask as the kernel gets them, option by option: a later --mask or --ctmask replaces
+    # the mask; --nfmask only concerns save/restore (iptables keeps it out of a set)
+    mark, mask = 0, 0
+    for u in use.uses:
+        name = u.option.name
+        if name == "set-xmark":
+            mark, mask = u.value
+        elif name == "set-mark":  # stored as xmark value/(mask|value)
+            mark, mask = u.value[0], (u.value[1] | u.value[0]) & ALL
+        elif name == "and-mark":
+            mark, mask = 0, ~u.value & ALL
+        elif name == "or-mark":
+            mark, mask = u.value, u.value
+        elif name == "xor-mark":
+            mark, mask = u.value, 0
+        elif name in ("mask", "ctmask"):
+            mask = u.value
+    return MarkStatement(kind, mask, mark)  # type: ignore[arg-type]
 
 
 def _nat(use: ExtensionUse, ctx: RuleContext) -> Statement:

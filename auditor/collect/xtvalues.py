@@ -112,14 +112,17 @@ def parse_port_range(text: str, proto: str | None) -> tuple[int, int]:
 
 
 def getaddrinfo_port(text: str) -> int:
-    """A port as ``getaddrinfo(NULL, text)`` gives it: decimal ``strtoul`` truncated to 16 bits
-    when the whole string is a number, else a service name."""
+    """A port as ``getaddrinfo(NULL, text)`` gives it. glibc reads a decimal ``strtoul`` into an
+    ``int``: a negative int (``-2``, ``2147483648``, an overflow) means "not a number" and the
+    service-name lookup fails; otherwise the low 16 bits are the port (``70000`` is 4464)."""
     parsed = strtoul(text, 10)
     if parsed is not None and not parsed[1]:
-        return parsed[0] & 0xFFFF
-    if text == "":
+        number = parsed[0] & 0xFFFFFFFF
+        if number < 1 << 31:
+            return number & 0xFFFF
+    elif text == "":
         return 0
-    port = service_port(text, None)
+    port = service_port(text, None) if parsed is None or parsed[1] else None
     if port is None:
         raise ValueError(f"port {quote(text)} does not resolve to anything")
     return port
@@ -203,6 +206,11 @@ PROTO_MATCH = {6: "tcp", 132: "sctp", 17: "udp", 136: "udplite", 1: "icmp", 58: 
 # ---------------------------------------------------------------------------------------------
 
 
+def numeric_address(text: str, version: int) -> int | None:
+    """``xtables_numeric_to_ipaddr`` / ``xtables_numeric_to_ip6addr`` (as iprange reads)."""
+    return _ipv4_numeric(text, is_mask=False) if version == 4 else _ipv6_numeric(text)
+
+
 def _ipv4_numeric(text: str, *, is_mask: bool) -> int | None:
     """``__numeric_to_ipaddr``: up to four base-0 bytes; fewer are completed with zeros
     (``10.1`` → 10.1.0.0) except for masks."""
@@ -273,7 +281,12 @@ def parse_addresses(text: str, version: int) -> list[tuple[int, int]]:
         if mask == 0:
             out.append((0, 0))
             continue
-        addr = _ipv4_numeric(addr_s, is_mask=False) if version == 4 else _ipv6_numeric(addr_s)
+        if version == 4:
+            # xtables' own dotted reader first, then getaddrinfo's (inet_aton: "70000", "1.70000")
+            addr = _ipv4_numeric(addr_s, is_mask=False)
+            addr = _inet_aton(addr_s) if addr is None else addr
+        else:
+            addr = _ipv6_numeric(addr_s)
         if addr is None:
             other = _ipv6_numeric(addr_s) if version == 4 else _ipv4_numeric(addr_s, is_mask=False)
             if other is not None and ("." in addr_s or ":" in addr_s):
@@ -283,16 +296,23 @@ def parse_addresses(text: str, version: int) -> list[tuple[int, int]]:
     return out
 
 
+def _inet_aton(text: str) -> int | None:
+    """glibc's ``inet_aton`` as getaddrinfo applies it to the whole string (``10.1`` is 10.0.0.1)."""
+    if not text or any(c in _SPACE for c in text):
+        return None
+    try:
+        return int.from_bytes(socket.inet_aton(text), "big")
+    except (OSError, ValueError, UnicodeError):
+        return None
+
+
 def parse_host(text: str, version: int) -> int:
     """XTTYPE_HOST: one numeric address of the family (no mask)."""
     if version == 4:
-        # getaddrinfo reads numeric IPv4 hosts with inet_aton rules ("10.1" is 10.0.0.1)
-        if not text or text != text.strip(_SPACE):
+        addr = _inet_aton(text)
+        if addr is None:
             raise _not_found(text)
-        try:
-            return int.from_bytes(socket.inet_aton(text), "big")
-        except (OSError, ValueError, UnicodeError):
-            raise _not_found(text) from None
+        return addr
     addr = _ipv6_numeric(text)
     if addr is None:
         raise _not_found(text)

@@ -21,6 +21,12 @@ class ToolVerdict:
     message: str
 
 
+def run_in_private_netns(cmd: list[str], *, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """``cmd`` in a network namespace of its own, gone when the command ends."""
+    return subprocess.run(["unshare", "--net", *cmd], capture_output=True, text=True, timeout=timeout,
+                          errors="replace")
+
+
 def load_with_tool(text: str, version: int, *, timeout: float = 20) -> ToolVerdict:
     prefix = "iptables" if version == 4 else "ip6tables"
     with tempfile.NamedTemporaryFile("w", suffix=".rules", delete=False) as f:

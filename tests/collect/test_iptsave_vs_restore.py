@@ -116,6 +116,63 @@ CASES = [
     ("filter", "-A INPUT -m conntrack --ctstate EST,REL --ctdir ORIGINAL -j ACCEPT"),
     ("filter", "-A INPUT -m addrtype --dst-type LOC -j ACCEPT"),
     ("filter", "-A INPUT -m pkttype --pkt-type broadcast -j DROP"),
+    # final checks of extensions (mandatory options, combinations)
+    ("filter", '-A INPUT -m recent'),
+    ("filter", '-A INPUT -m recent --set --rcheck'),
+    ("filter", '-A INPUT -m connlimit --connlimit-mask 24'),
+    ("filter", '-A INPUT -m connlimit'),
+    ("filter", '-A INPUT -m statistic --mode random'),
+    ("filter", '-A INPUT -m statistic --mode nth --every 2'),
+    ("filter", '-A INPUT -m statistic --mode random --every 2'),
+    ("filter", '-A INPUT -m time'),
+    ("filter", '-A INPUT -m addrtype'),
+    ("filter", '-A INPUT -m iprange'),
+    ("filter", '-A INPUT -m physdev'),
+    ("filter", '-A INPUT -m string --algo bm'),
+    ("filter", '-A INPUT -m conntrack'),
+    ("filter", '-A INPUT -m multiport'),
+    ("filter", '-A INPUT -m hashlimit --hashlimit-name x'),
+    ("filter", '-A INPUT -m limit'),
+    ("filter", '-A INPUT -m set'),
+    ("filter", '-A INPUT -j MARK'),
+    ("filter", '-A INPUT -j CONNMARK'),
+    ("filter", '-A INPUT -j CONNMARK --set-mark 1 --save-mark'),
+    ("filter", '-A INPUT -j LOG --log-level 9'),
+    ("filter", '-A INPUT -j REJECT --reject-with bogus'),
+    ("filter", '-A INPUT -m tcp'),
+    ("filter", '-A INPUT -p tcp -m tcp'),
+    ("filter", '-A INPUT -m addrtype --src-type LOCAL --limit-iface-in --limit-iface-out'),
+    ("filter", '-A INPUT -j CONNMARK --save-mark --mask 1 --nfmask 2'),
+    ("filter", '-A INPUT -j CONNMARK --set-mark 1 --mask 2'),
+    ("filter", '-A INPUT -m conntrack --ctstate NEW,'),
+    ("filter", '-A INPUT -m conntrack --ctstatus NONE'),
+    ("filter", '-A INPUT -m conntrack --ctdir BOTH'),
+    ("filter", '-A INPUT -m pkttype --pkt-type HOST'),
+    ("filter", '-A INPUT -p tcp -m tcp --dport 1 --sport 2 --syn ! --tcp-option 3'),
+    ("filter", '-A INPUT -p tcp -j TCPMSS --set-mss 1 --clamp-mss-to-pmtu'),
+    ("filter", '-A INPUT -p tcp -j TCPMSS'),
+    ("filter", '-A INPUT -j NFQUEUE --queue-num 1 --queue-balance 1:2'),
+    ("filter", '-A INPUT -m mac --mac-source 00:11:22:33:44:5'),
+    ("filter", '-A INPUT -m mac --mac-source 00:11:22:33:44:555'),
+    ("filter", '-A INPUT -m icmp --icmp-type 8'),
+    ("filter", '-A INPUT -p icmp -m icmp --icmp-type 8/0:255'),
+    ("filter", '-A INPUT -p icmp --icmp-type 3:4'),
+    ("filter", '-A INPUT -m state --state SNAT'),
+    ("filter", '-A INPUT -m conntrack --ctstate SNAT,dnat'),
+    ("filter", '-A INPUT -m limit --limit 3/m --limit 4/m'),
+    ("filter", '-A INPUT -m hashlimit --hashlimit-upto 1kb/s --hashlimit-name x'),
+    ("filter", '-A INPUT -m hashlimit --hashlimit-upto 1kb/s --hashlimit-above 2/s --hashlimit-name x'),
+    ("filter", '-A INPUT -j CONNMARK --mask 2 --or-mark 1'),
+    ("filter", '-A INPUT -j CONNMARK --set-mark 1 --nfmask 2'),
+    ("filter", '-A INPUT -j CONNMARK --restore-mark --ctmask 0xf'),
+    ("filter", '-A INPUT -j CONNMARK --and-mark 0xf0'),
+    ("filter", '-A INPUT -m statistic --mode random --probability 0.5'),
+    ("filter", '-A INPUT -m statistic --mode random --probability 1.5'),
+    ("filter", '-A INPUT -m statistic --mode nth --every 3 --packet 2'),
+    ("filter", '-A INPUT -m statistic --mode nth --every 3 --packet 3'),
+    ("filter", '-A INPUT -p icmp -m icmp --icmp-type 8'),
+    ("filter", '-A INPUT -j CONNMARK --set-mark 1 --ctmask 2'),
+    ("filter", '-A INPUT -j CONNMARK --ctmask 2 --set-mark 1'),
     ("nat", "-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 198.18.3.2:8080"),
     ("nat", "-A PREROUTING -j DNAT --to-destination abc"),
     ("nat", "-A PREROUTING -j DNAT --to-destination 1.2.3.4:80"),
@@ -138,7 +195,16 @@ def shape(tables):
 
 def judge(text: str, version: int = 4) -> str:
     """'' when fwaudit and the tool agree (and the models match), else what differs."""
+    return judge_verdict(text, version)[0]
+
+
+def judge_verdict(text: str, version: int = 4) -> tuple[str, bool]:
+    """(what differs or '', whether the tool loaded the file)."""
     tool = load_with_tool(text, version)
+    return _compare(text, version, tool), tool.accepted
+
+
+def _compare(text: str, version: int, tool) -> str:
     try:
         ours = parse_iptables_save(text, version=version, backend="file", source="f.rules")
         error = None
