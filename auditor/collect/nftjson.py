@@ -404,22 +404,7 @@ def _nat_map(kind: str, value: dict[str, Any], family: str,
     addr, port = value.get("addr"), value.get("port")
     mapped = addr if isinstance(addr, dict) and "map" in addr else port
     assert isinstance(mapped, dict)
-    the_map = mapped["map"]
-    key, data = the_map["key"], the_map["data"]
-    keys = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
-    flds, deps = [], []
-    for k in keys:
-        f, d = _field(k)
-        if not _elem_field(f):
-            raise _Unsupported(tuple(d))
-        flds.append(f)
-        deps += d
-    set_name = None
-    if isinstance(data, str) and data.startswith("@"):
-        set_name = data[1:]
-        raw = [_unwrap(e) for e in _set_definition(set_name, sets).get("elem", [])]
-    else:
-        raw = data["set"] if isinstance(data, dict) and "set" in data else data
+    flds, deps, raw, set_name = _map_lookup(mapped["map"], sets)
     fixed_addr = _nat_address(addr) if addr is not None and mapped is not addr else None
     fixed_port = _nat_port(port) if port is not None and mapped is not port else None
     entries = []
@@ -817,22 +802,30 @@ def _dedupe(ms: list[Match]) -> list[Match]:
     return out
 
 
-def _vmap(value: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> tuple[list[Match], VerdictMap]:
+def _map_lookup(value: dict[str, Any], sets: dict[str, dict[str, Any]]) -> tuple[list[str], list[Match], Any, str | None]:
+    """A map lookup ``KEY map|vmap DATA``: the key's fields, what they imply, the raw
+    (key, value) items and the named map's name (``None`` for an inline map)."""
     key, data = value["key"], value["data"]
     keys = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
-    flds, deps = [], []
+    flds: list[str] = []
+    deps: list[Match] = []
     for k in keys:
         f, d = _field(k)
+        if not _elem_field(f):
+            raise _Unsupported(tuple(deps + d))
         flds.append(f)
         deps += d
-    if not all(_elem_field(f) for f in flds):
-        raise _Unsupported
     set_name = None
     if isinstance(data, str) and data.startswith("@"):
         set_name = data[1:]
         raw = [_unwrap(e) for e in _set_definition(set_name, sets).get("elem", [])]
     else:
         raw = data["set"] if isinstance(data, dict) and "set" in data else data
+    return flds, deps, raw, set_name
+
+
+def _vmap(value: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> tuple[list[Match], VerdictMap]:
+    flds, deps, raw, set_name = _map_lookup(value, sets)
     entries = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 2:
