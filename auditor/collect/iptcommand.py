@@ -16,7 +16,7 @@ Pure: no I/O, no kernel. Errors are :class:`ArgError` with a short message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from auditor.collect import xtvalues as xv
@@ -44,6 +44,17 @@ def split_line(line: str) -> list[str]:
     """``add_param_to_argv``: words split on blanks; ``"…"`` quotes (with ``\\`` escapes inside)
     and always ends a word; single quotes are ordinary characters; an unterminated quote runs
     to the end of the line. A leading ``[packets:bytes]`` counter is dropped."""
+    if '"' not in line and not line.startswith("["):
+        words = [w for w in line.replace("\t", " ").split(" ") if w]
+        if len(words) > MAX_ARGC:
+            raise ArgError("too many arguments on one line")
+        if words and max(map(len, words)) > MAX_PARAM:
+            raise ArgError(f"parameter longer than {MAX_PARAM} characters")
+        return words
+    return _split_quoted(line)
+
+
+def _split_quoted(line: str) -> list[str]:
     if line.startswith("["):
         end = line.find("]")
         if end < 0 or ":" not in line[1:end] or line.index(":") == 1:
@@ -149,6 +160,9 @@ class Command:
     rulenum: int | None = None
     argument: str | None = None  # -E new name, -P policy
     rule: RuleSpec | None = None
+    #: (index of the word, "s" or "d") for -s/-d values given as words of their own: a line that
+    #: differs only there parses the same (see iptsave's memo)
+    address_words: tuple[tuple[int, str], ...] = ()
 
 
 class HelpRequested(ArgError):
@@ -166,6 +180,25 @@ class _Loaded:
 _Resolved = Union[str, tuple["_Loaded", Option]]  # a base option letter, or an extension option
 
 
+_RESOLVED: dict[tuple[tuple[tuple[int, str], ...], str], tuple[object, int]] = {}
+
+
+def _resolve(loaded: list[_Loaded], name: str) -> tuple[object, int]:
+    cands: list[tuple[str, int, object]] = [(n, arg, letter) for n, letter, arg in _BASE_LONG]
+    for position, ld in enumerate(loaded):
+        for opt in ld.ext.options:
+            for n in opt.names:
+                cands.append((n, 1 if opt.kind else 0, (position, opt)))
+    for n, arg, val in cands:
+        if n == name:
+            return val, arg
+    found: list[tuple[object, int]] = []
+    for n, arg, val in cands:
+        if n.startswith(name) and not any(v == val for v, _ in found):
+            found.append((val, arg))
+    return found[0] if len(found) == 1 else (None, 0)  # unknown or ambiguous: getopt returns '?'
+
+
 class _Parser:
     def __init__(self, argv: list[str], version: int, table: str) -> None:
         self.argv, self.version, self.table = argv, version, table
@@ -180,29 +213,24 @@ class _Parser:
         self.destination_text: str | None = None
         self.protocol_name: str | None = None
         self.start = 0  # index of the word the current option started at
+        self.address_words: list[tuple[int, str]] = []
 
     # -- getopt_long --------------------------------------------------------------------------
 
-    def _long_candidates(self) -> list[tuple[str, int, object]]:
-        out: list[tuple[str, int, object]] = [(name, arg, letter) for name, letter, arg in _BASE_LONG]
-        for ld in self.loaded:
-            for opt in ld.ext.options:
-                for name in opt.names:
-                    out.append((name, 1 if opt.kind else 0, (ld, opt)))
-        return out
-
     def _resolve_long(self, name: str) -> tuple[object, int] | None:
-        cands = self._long_candidates()
-        for n, arg, val in cands:
-            if n == name:
-                return val, arg
-        found: list[tuple[object, int]] = []
-        for n, arg, val in cands:
-            if n.startswith(name) and not any(v is val or v == val for v, _ in found):
-                found.append((val, arg))
-        if len(found) == 1:
-            return found[0]
-        return None  # unknown or ambiguous: getopt returns '?'
+        """getopt_long: an exact name (first in table order) or an unambiguous abbreviation."""
+        key = (tuple((id(ld.ext), ld.kind) for ld in self.loaded), name)
+        hit = _RESOLVED.get(key)
+        if hit is None:
+            if len(_RESOLVED) > 50_000:  # names come from the input: keep the cache bounded
+                _RESOLVED.clear()
+            hit = _RESOLVED[key] = _resolve(self.loaded, name)
+        if hit[0] is None:
+            return None
+        what, arg = hit
+        if isinstance(what, tuple):  # (position in the table, option): bind to this parser's entry
+            return (self.loaded[what[0]], what[1]), arg
+        return what, arg
 
     def next_option(self) -> tuple[object, str | None, str] | None:
         """(what, argument, spelling) of the next option, ``("?", None, word)`` when getopt
@@ -279,6 +307,84 @@ class _Parser:
             self.invert = False
         return self._finish()
 
+    def canonical(self) -> Command | None:
+        """The fast path for lines in iptables-save's own order — ``-A CHAIN``, generic options,
+        ``-m NAME`` each followed by its own options (exact names), ``-j``/``-g`` last — which is
+        every line of a live dump. Such a line reads the same through getopt's table (an
+        extension's exact option names win as the newest entries, no generic option has an
+        extension's name), so its segments are checked once and reused. ``None``: anything
+        else, for the full emulation."""
+        w = self.argv
+        n = len(w)
+        if n < 2 or w[0] != "-A" or w[1].startswith("-"):
+            return None
+        self.cmd = Command("A", chain=w[1])
+        self.i = 2
+        while self.i < n:  # generic options
+            inv = w[self.i] == "!"
+            at = self.i + inv
+            if at + 1 >= n or w[at] not in ("-s", "-d", "-i", "-o", "-p"):
+                if inv or (at < n and w[at] == "-f"):
+                    return None
+                break
+            self.invert, self.start, self.i = inv, at, at + 2
+            self._base(w[at][1], w[at + 1])
+            self.invert = False
+        while self.i + 1 < n and w[self.i] == "-m":  # matches, each with its own options
+            ext = match_extension(w[self.i + 1], self.version)
+            if ext is None:
+                return None
+            self._load_match(ext, implicit=False)
+            self.i += 2
+            if not self._segment(self.rule.matches[-1], ("-m", "-j", "-g")):
+                return None
+        if self.i < n:
+            if self.i + 1 >= n or w[self.i] not in ("-j", "-g"):
+                return None
+            letter, name = w[self.i][1], w[self.i + 1]
+            self.start, self.i = self.i, self.i + 2
+            self._base(letter, name)
+            target = self.rule.target
+            if (target is None and self.i < n) or (target is not None and not self._segment(target, ())):
+                return None
+        return self._finish()
+
+    def _segment(self, use: ExtensionUse, stops: tuple[str, ...]) -> bool:
+        """The options after ``-m NAME``/``-j NAME`` up to the next stop word; False when one is
+        not an exact option of that extension (the full emulation decides then)."""
+        w, start = self.argv, self.i
+        end = start
+        while end < len(w) and w[end] not in stops:
+            end += 1
+        key = (id(use.ext), self.version, self.rule.protocol, self.rule.protocol_inverted, *w[start:end])
+        cached = _SEGMENTS.get(key)
+        if cached is not None:
+            use.uses.extend(cached)
+            self.i = end
+            return True
+        self.i = start
+        while self.i < end:
+            inv = w[self.i] == "!"
+            word = w[self.i + inv] if self.i + inv < end else ""
+            opt = next((o for o in use.ext.options if word.startswith("--") and word[2:] in o.names), None)
+            if opt is None:
+                return False
+            self.start, self.i = self.i + inv, self.i + inv + 1
+            arg = None
+            if opt.kind is not None:
+                if self.i >= end:
+                    return False
+                arg, self.i = w[self.i], self.i + 1
+            self.invert = inv
+            self._option(use, opt, arg)
+            self.invert = False
+            if self.i > end:
+                return False
+        if len(_SEGMENTS) > 50_000:  # keys come from the input: keep the cache bounded
+            _SEGMENTS.clear()
+        _SEGMENTS[key] = list(use.uses)
+        return True
+
     def _command(self, op: str) -> None:
         if self.invert:
             raise ArgError("unexpected '!' flag")
@@ -351,6 +457,8 @@ class _Parser:
             self.protocol_name = name
         elif c in "sd":
             self._set_option(c)
+            if self.i - 1 > self.start:  # the value was a word of its own
+                self.address_words.append((self.i - 1, c))
             if c == "s":
                 self.source_text, self.rule.source_inverted = arg, self.invert
             else:
@@ -499,6 +607,7 @@ class _Parser:
                     self.rule.source_inverted or self.rule.destination_inverted):
                 raise ArgError("! not allowed with multiple source or destination IP addresses")
             self.cmd.rule = self.rule
+            self.cmd.address_words = tuple(self.address_words)
         if self.cmd.chain is not None and len(self.cmd.chain) > MAX_NAME:
             raise ArgError(f"chain name {quote(self.cmd.chain)} too long (must be under {MAX_NAME + 1} chars)")
         if self.cmd.op in "AICDR":
@@ -509,12 +618,29 @@ class _Parser:
         return self.cmd
 
     def _addresses(self, text: str | None) -> list[tuple[int, int]]:
-        if text is None:
-            return [(0, 0)]
-        try:
-            return xv.parse_addresses(text, self.version)
-        except ValueError as e:
-            raise ArgError(str(e)) from None
+        return addresses(text, self.version)
+
+
+def addresses(text: str | None, version: int) -> list[tuple[int, int]]:
+    """-s/-d values as (address, mask) pairs; none given is everything."""
+    if text is None:
+        return [(0, 0)]
+    try:
+        return xv.parse_addresses(text, version)
+    except ValueError as e:
+        raise ArgError(str(e)) from None
+
+
+def with_addresses(cmd: Command, words: list[str], version: int) -> Command:
+    """``cmd`` parsed from another line that differed only in its -s/-d words: the same command
+    with this line's addresses (checked as iptables checks them)."""
+    assert cmd.rule is not None
+    values = {kind: words[i] for i, kind in cmd.address_words}
+    rule = replace(cmd.rule, sources=addresses(values["s"], version) if "s" in values else cmd.rule.sources,
+                   destinations=addresses(values["d"], version) if "d" in values else cmd.rule.destinations)
+    if (len(rule.sources) > 1 or len(rule.destinations) > 1) and (rule.source_inverted or rule.destination_inverted):
+        raise ArgError("! not allowed with multiple source or destination IP addresses")
+    return replace(cmd, rule=rule)
 
 
 def valid_chain_name(name: str) -> None:
@@ -529,4 +655,10 @@ def valid_chain_name(name: str) -> None:
 
 def parse_command(argv: list[str], *, version: int, table: str) -> Command | None:
     """Parse one restore line's words; ``None`` when iptables-restore skips the line."""
+    fast = _Parser(list(argv), version, table).canonical()
+    if fast is not None:
+        return fast
     return _Parser(list(argv), version, table).parse()
+
+
+_SEGMENTS: dict[tuple[object, ...], list[OptionUse]] = {}

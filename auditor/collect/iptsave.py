@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from auditor.collect.gcpause import gc_paused
-from auditor.collect.iptcommand import Command, RuleSpec, parse_command, split_line, valid_chain_name
+from auditor.collect.iptcommand import (
+    Command,
+    RuleSpec,
+    parse_command,
+    split_line,
+    valid_chain_name,
+    with_addresses,
+)
 from auditor.collect.xtextensions import (
     ArgError,
     IpsetInfo,
@@ -80,6 +87,11 @@ _MATCH_HOOKS = {"owner": {"output", "postrouting"}, "mac": {"prerouting", "input
                 "socket": {"prerouting", "input", "output"}, "rpfilter": {"prerouting", "output"}}
 
 
+# generic matches, extension matches, statements, comment, target name, match names, clamp
+_Template = tuple[tuple[Match, ...], tuple[Match, ...], tuple[Statement, ...], str | None, str | None,
+                  tuple[str, ...], bool]
+
+
 @dataclass
 class _Entry:
     """A rule in a chain being built: its model and, for checks at COMMIT, what it uses."""
@@ -122,7 +134,9 @@ class _Reader:
         self.file = source if backend == "file" else None
         self.committed: dict[str, _TableState] = {}  # in order of first appearance
         self.current: _TableState | None = None
-        self.memo: dict[tuple[str, ...], Command | None] = {}
+        self.memo: dict[tuple[str, ...], Command] = {}
+        self.templates: dict[tuple[object, ...], _Template] = {}
+        self.converted: dict[tuple[object, ...], tuple[Match, ...]] = {}
 
     def fail(self, message: str, line: int) -> LocatedInputError:
         # every value in a message is quoted short already; this bounds the whole as well
@@ -164,13 +178,21 @@ class _Reader:
             self._chain_line(current, line, lineno)
             return
         words = split_line(line)
-        key = (current.name, *words)
-        if key in self.memo:
-            command = self.memo[key]
+        # lines that differ only in their -s/-d values parse alike: one parse, one template
+        positions = {i + 1 for i, w in enumerate(words[:-1]) if w in ("-s", "-d")}
+        key = (current.name, *("\0" if i in positions else w for i, w in enumerate(words)))
+        cached = self.memo.get(key)
+        if cached is not None:
+            command: Command | None = with_addresses(cached, words, self.version)
         else:
-            command = self.memo[key] = parse_command(words, version=self.version, table=current.name)
+            command = parse_command(words, version=self.version, table=current.name)
+            if command is not None and command.rule is not None and \
+                    {i for i, _ in command.address_words} == positions:
+                self.memo[key] = command
+            else:
+                key = None  # type: ignore[assignment]
         if command is not None:
-            self._execute(current, command, line.strip(), lineno)
+            self._execute(current, command, line.strip(), lineno, key)
 
     def _start_table(self, line: str, lineno: int) -> None:
         words = line[1:].split()
@@ -206,12 +228,13 @@ class _Reader:
 
     # -- commands -----------------------------------------------------------------------------
 
-    def _execute(self, table: _TableState, cmd: Command, text: str, lineno: int) -> None:
+    def _execute(self, table: _TableState, cmd: Command, text: str, lineno: int,
+                 template_key: tuple[object, ...] | None = None) -> None:
         op = cmd.op
         if op in "AIRDC":
             chain = table.chain(cmd.chain)
             assert cmd.rule is not None
-            entries = self._entries(table, chain, cmd.rule, text, lineno)
+            entries = self._entries(table, chain, cmd.rule, text, lineno, template_key)
             self._rule_command(op, chain, cmd, entries)
         elif op == "N":
             if cmd.chain in table.chains:
@@ -300,53 +323,26 @@ class _Reader:
     # -- one rule -----------------------------------------------------------------------------
 
     def _entries(self, table: _TableState, chain: _ChainState, spec: RuleSpec, text: str,
-                 lineno: int) -> list[_Entry]:
-        ctx = RuleContext(self.version, self.ipsets, spec.protocol, spec.protocol_inverted)
-        common: list[Match] = []
-        if spec.protocol is not None:
-            common.append(ProtocolMatch(frozenset({spec.protocol}), spec.protocol_inverted))
-        for field_name, iface in (("iif", spec.in_interface), ("oif", spec.out_interface)):
-            if iface is not None:
-                common.append(InterfaceMatch(field_name, (iface[0],), iface[1]))  # type: ignore[arg-type]
-        if spec.fragment is not None:
-            common.append(UnknownMatch("-f" if spec.fragment else "! -f"))
-        extension_matches: list[Match] = []
-        comment = None
-        for use in spec.matches:
-            extension_matches.extend(convert_match(use, ctx))
-            if use.ext.name == "comment":
-                comment = use.uses[0].value
-        statements: list[Statement] = []
+                 lineno: int, template_key: tuple[object, ...] | None) -> list[_Entry]:
+        template = self.templates.get(template_key) if template_key is not None else None
+        if template is None:
+            template = self._template(table, spec)
+            if template_key is not None:
+                self.templates[template_key] = template
+        generic, extension_matches, statements, comment, target_name, match_names, clamp = template
         jump = None
-        if spec.target is not None:
-            statements = convert_target(spec.target, ctx)
-        elif spec.jump is not None:
-            if spec.jump in ("ACCEPT", "DROP", "RETURN", "QUEUE") and not spec.goto:
-                statements = [Verdict("queue", detail="-j QUEUE") if spec.jump == "QUEUE"
-                              else Verdict(spec.jump.lower())]  # type: ignore[arg-type]
-            else:
-                target = table.chains.get(spec.jump)
-                if target is None:
-                    raise ArgError(f"chain {quote(spec.jump)} does not exist")
-                if target.builtin:
-                    raise ArgError(f"cannot jump to built-in chain {spec.jump}")
-                statements = [Verdict("goto" if spec.goto else "jump", spec.jump)]
-                jump = spec.jump
-        target_name = spec.target.ext.name if spec.target is not None else None
-        clamp = spec.target is not None and spec.target.get("clamp-mss-to-pmtu") is not None
-        if target_name == "TCPMSS" and spec.protocol != 6:
-            raise ArgError("TCPMSS target requires -p tcp")
-        for name, tables in _TARGET_TABLES.items():
-            if target_name == name and table.name not in tables:
-                raise ArgError(f"{name} target is only valid in the {'/'.join(sorted(tables))} table")
-        match_names = tuple(u.ext.name for u in spec.matches)
-        for name in match_names:
-            if name in _MATCH_TABLES and table.name not in _MATCH_TABLES[name]:
-                raise ArgError(f"{name} match is only valid in the {'/'.join(sorted(_MATCH_TABLES[name]))} table")
+        if spec.jump is not None and spec.target is None and not (
+                spec.jump in ("ACCEPT", "DROP", "RETURN", "QUEUE") and not spec.goto):
+            target = table.chains.get(spec.jump)  # the chain must exist now, and be a user chain
+            if target is None:
+                raise ArgError(f"chain {quote(spec.jump)} does not exist")
+            if target.builtin:
+                raise ArgError(f"cannot jump to built-in chain {spec.jump}")
+            jump = spec.jump
         out = []
         for saddr in spec.sources:
             for daddr in spec.destinations:
-                matches = list(common)
+                matches = list(generic)
                 for field_name, (addr, mask), inverted in (("saddr", saddr, spec.source_inverted),
                                                            ("daddr", daddr, spec.destination_inverted)):
                     if mask == 0 and not inverted:
@@ -358,9 +354,55 @@ class _Reader:
                 matches.sort(key=_generic_order)
                 origin = Origin(self.backend, self.family, table.name, chain.name, 0, text, "iptables", None,
                                 self.file, lineno if self.file else None)
-                rule = Rule(tuple(matches + extension_matches), tuple(statements), origin, comment)
+                rule = Rule(tuple(matches) + extension_matches, statements, origin, comment)
                 out.append(_Entry(rule, lineno, jump, target_name, match_names, clamp))
         return out
+
+    def _template(self, table: _TableState, spec: RuleSpec) -> _Template:
+        """Everything of a rule but its addresses and its place: the same for every line that
+        differs only in -s/-d, so it is built once for them."""
+        ctx = RuleContext(self.version, self.ipsets, spec.protocol, spec.protocol_inverted)
+        generic: list[Match] = []
+        if spec.protocol is not None:
+            generic.append(ProtocolMatch(frozenset({spec.protocol}), spec.protocol_inverted))
+        for field_name, iface in (("iif", spec.in_interface), ("oif", spec.out_interface)):
+            if iface is not None:
+                generic.append(InterfaceMatch(field_name, (iface[0],), iface[1]))  # type: ignore[arg-type]
+        if spec.fragment is not None:
+            generic.append(UnknownMatch("-f" if spec.fragment else "! -f"))
+        extension_matches: list[Match] = []
+        comment = None
+        for use in spec.matches:
+            key = (use.ext.name, ctx.protocol, ctx.protocol_inverted,
+                   *((u.option.name, u.inverted, *u.raw) for u in use.uses))
+            converted = self.converted.get(key)
+            if converted is None:  # real rulesets repeat the same -m conntrack --ctstate … a lot
+                converted = self.converted[key] = tuple(convert_match(use, ctx))
+            extension_matches.extend(converted)
+            if use.ext.name == "comment":
+                comment = use.uses[0].value
+        statements: list[Statement] = []
+        if spec.target is not None:
+            statements = convert_target(spec.target, ctx)
+        elif spec.jump is not None:
+            if spec.jump in ("ACCEPT", "DROP", "RETURN", "QUEUE") and not spec.goto:
+                statements = [Verdict("queue", detail="-j QUEUE") if spec.jump == "QUEUE"
+                              else Verdict(spec.jump.lower())]  # type: ignore[arg-type]
+            else:
+                statements = [Verdict("goto" if spec.goto else "jump", spec.jump)]
+        target_name = spec.target.ext.name if spec.target is not None else None
+        clamp = spec.target is not None and spec.target.get("clamp-mss-to-pmtu") is not None
+        if target_name == "TCPMSS" and spec.protocol != 6:
+            raise ArgError("TCPMSS target requires -p tcp")
+        for name, tables in _TARGET_TABLES.items():
+            if target_name == name and table.name not in tables:
+                raise ArgError(f"{name} target is only valid in the {'/'.join(sorted(tables))} table")
+        match_names = tuple(u.ext.name for u in spec.matches)
+        for name in match_names:
+            if name in _MATCH_TABLES and table.name not in _MATCH_TABLES[name]:
+                raise ArgError(f"{name} match is only valid in the {'/'.join(sorted(_MATCH_TABLES[name]))} table")
+        return (tuple(generic), tuple(extension_matches), tuple(statements), comment, target_name, match_names,
+                clamp)
 
     # -- COMMIT: what the kernel checks when the table is loaded -------------------------------
 

@@ -66,6 +66,9 @@ def strtoul(text: str, base: int = 0) -> tuple[int, str] | None:
 def xt_uint(text: str, lo: int, hi: int, *, base: int = 0) -> int | None:
     """``xtables_strtoul``: the whole string is one unsigned number in [lo, hi] (no minus sign,
     no overflow)."""
+    if text.isascii() and text.isdigit() and (base == 10 or text[0] != "0" or text == "0"):
+        value = int(text)  # plain decimal: the common case, read directly
+        return value if lo <= value <= hi else None
     scanned = _scan_number(text, base)
     if scanned is None or scanned[1] or scanned[2]:
         return None
