@@ -102,6 +102,7 @@ def exposure(
     zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
     policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
     interface: Annotated[Optional[list[str]], typer.Option("--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
+    forwarding: Annotated[Optional[bool], typer.Option("--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other hosts/containers); unknown if not given.")] = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """What the firewall does with every new inbound TCP/UDP connection, per source and port
@@ -132,7 +133,7 @@ def exposure(
         if destination is None:
             raise typer.BadParameter("--destination is required with --ruleset")
         rules = read_ruleset_files(list(ruleset or []))
-        host = offline_host(_interfaces(in_interface, destination, interface or []))
+        host = offline_host(_interfaces(in_interface, destination, interface or []), forwarding=forwarding)
         parts = exposures(
             rules, host, target=rules.source, in_interface=in_interface, destination=destination,
             sources=source or [], zones=zone or [], policy=pol,

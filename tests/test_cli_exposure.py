@@ -149,3 +149,30 @@ def test_live_exposure_with_zones(netns, tmp_path):
     assert [d["backend"] for d in ssh["decided_by"]] == ["nftables", "iptables-legacy"]
     rules = run("rules", "--target", f"netns:{netns.name}")
     assert "nftables inet extra / input" in rules.stdout and "iptables-legacy ip filter / INPUT" in rules.stdout
+
+
+DNAT_TO_BACKEND = """*nat
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -d 198.18.0.1 -p tcp --dport 8080 -j DNAT --to-destination 198.18.5.2:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -d 198.18.5.2 -p tcp --dport 80 -j ACCEPT
+COMMIT
+"""
+
+
+def test_offline_forwarding_as_verify_has_it(tmp_path):
+    (tmp_path / "fw.rules").write_text(DNAT_TO_BACKEND)
+    args = ("exposure", "--ruleset", str(tmp_path / "fw.rules"), "--in-interface", "eth0", "--destination",
+            "198.18.0.1", "--interface", "eth1=198.18.5.1/24", "--source", "198.18.0.9", "-f", "json")
+    verdicts = {}
+    for flag in ("--no-forwarding", "--forwarding", None):
+        res = run(*args, *([flag] if flag else []))
+        assert res.returncode == 0, res.stderr
+        e = at(json.loads(res.stdout)["exposure"], "198.18.0.9", "tcp", 8080)
+        verdicts[flag] = (e["verdict"], e.get("path"))
+    assert verdicts == {"--no-forwarding": ("drop", None), "--forwarding": ("accept", "forward"),
+                        None: ("indeterminate", None)}

@@ -1,27 +1,41 @@
-"""Native nftables: live from the current namespace, or offline from ruleset files.
+"""Native nftables: live from the current namespace, or offline from ruleset files; and the
+kernel's hook order (``nft list hooks``).
 
 Files are parsed by the real ``nft`` — ``define``, ``include``, sets and maps need no parser of
-ours — inside a throwaway network namespace (``unshare --net``; with ``--user`` when not
-root), so nothing on the host is touched. A structural scan of the source then attaches the
-file and line of every chain and rule, for messages and SARIF.
+ours — inside a throwaway network namespace (``unshare --net``; with ``--user`` when not root),
+so nothing on the host is touched. Includes are resolved here first, the way users expect
+(relative to the including file, globs sorted): each included file is read within the input
+limits (regular files only, size cap, UTF-8 — a FIFO, ``/dev/zero`` or ``/dev/urandom`` is a
+clear error) and nft gets private copies (in a directory only the caller can open) with the
+includes rewritten to them, so what it reads is exactly what was checked and nothing else. nft's error output is never passed on: only the file, the line and
+a short excerpt of nft's own message. A structural scan of the sources then attaches the file
+and line of every chain and rule, for messages and SARIF.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from auditor.collect.gcpause import gc_paused
 from auditor.collect.nftjson import rule_texts_from_listing, tables_from_nft_json
-from auditor.errors import EnvironmentProblem, InputError, LocatedInputError
-from auditor.model.ruleset import Table
+from auditor.collect.runner import run_tool
+from auditor.errors import EnvironmentProblem, FwauditError, InputError, LocatedInputError
+from auditor.inputs import read_input_file
+from auditor.model.ruleset import HookEntry, Table
+from auditor.untrusted import escape, excerpt
 
 SEP = "=====fwaudit-nft-separator====="
+#: Seconds ``nft -f`` may take to load and list one ruleset file in its private namespace.
+FILE_TIMEOUT = 60.0
+#: At most this many files may be pulled in by includes (nft itself allows deep nesting).
+MAX_INCLUDED_FILES = 1000
 
 
 def _nft() -> str:
@@ -31,57 +45,232 @@ def _nft() -> str:
     return path
 
 
-@gc_paused
-def read_nftables(skip: frozenset[tuple[str, str]] = frozenset()) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+def nft_listing() -> tuple[dict[str, Any], str]:
+    """``nft -j -a list ruleset`` (structure, handles) and ``nft -a list ruleset`` (each rule's
+    text as nft prints it) of the current namespace."""
     nft = _nft()
-    # JSON for the structure, the listing for each rule's text as nft prints it; run both at once
-    # (temporary files, not pipes: a 100k-rule dump through a pipe costs thousands of polls)
-    outs = [tempfile.TemporaryFile() for _ in range(3)]
-    procs = [subprocess.Popen(cmd, stdout=out, stderr=err)
-             for cmd, out, err in (([nft, "-j", "-a", "list", "ruleset"], outs[0], outs[2]),
-                                   ([nft, "-a", "list", "ruleset"], outs[1], subprocess.DEVNULL))]
-    for p in procs:
-        p.wait()
-    js_out, listing, js_err = (_read(f) for f in outs)
-    if procs[0].returncode != 0:
-        if "Operation not permitted" in js_err or "Permission denied" in js_err:
+    res = run_tool([nft, "-j", "-a", "list", "ruleset"])
+    if res.returncode != 0:
+        if "Operation not permitted" in res.stderr or "Permission denied" in res.stderr:
             raise EnvironmentProblem("nft: permission denied (needs CAP_NET_ADMIN: run as root)")
-        raise EnvironmentProblem(f"nft -j list ruleset failed: {js_err.strip()}")
-    doc = json.loads(js_out or '{"nftables": []}')
-    return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(listing), skip=skip)
+        raise EnvironmentProblem(f"nft -j list ruleset failed: {excerpt(res.stderr.strip(), 200)}")
+    listing = run_tool([nft, "-a", "list", "ruleset"]).stdout
+    try:
+        doc = json.loads(res.stdout or '{"nftables": []}')
+    except json.JSONDecodeError:
+        raise EnvironmentProblem("nft -j list ruleset printed something that is not JSON") from None
+    return doc, listing
 
 
-def _read(f) -> str:
-    f.seek(0)
-    data = f.read().decode()
-    f.close()
-    return data
+@gc_paused
+def read_nftables(skip: frozenset[tuple[str, str]] = frozenset(),
+                  listing: tuple[dict[str, Any], str] | None = None) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """Native tables of the current namespace; ``skip`` names the (family, table) that another
+    reader owns (tables iptables-nft wrote)."""
+    doc, text = listing if listing is not None else nft_listing()
+    return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(text), skip=skip)
+
+
+def nft_handles(doc: dict[str, Any]) -> dict[tuple[str, str], tuple[int, dict[str, int]]]:
+    """(family, table) → (table handle, chain name → chain handle) from ``nft -j -a`` output."""
+    out: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
+    for item in doc.get("nftables", []):
+        if "table" in item and isinstance(item["table"].get("handle"), int):
+            t = item["table"]
+            out[(t["family"], t["name"])] = (t["handle"], {})
+        elif "chain" in item:
+            c = item["chain"]
+            entry = out.get((c.get("family"), c.get("table")))
+            if entry is not None and isinstance(c.get("handle"), int):
+                entry[1][c["name"]] = c["handle"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# nft list hooks (text only: ``nft -j list hooks`` aborts in nftables 1.0.6)
+# ---------------------------------------------------------------------------------------------
+
+_HOOK_LINE = re.compile(r"^\s*([+-]?)(\d{10})\s+(.*)$")
+
+
+def read_hooks() -> tuple[HookEntry, ...] | None:
+    """The kernel's hook order here, or ``None`` where the kernel does not report it
+    (built without CONFIG_NETFILTER_NETLINK_HOOK: nft prints nothing) or nft cannot ask."""
+    nft = shutil.which("nft")
+    if nft is None:
+        return None
+    res = run_tool([nft, "list", "hooks"])
+    if res.returncode != 0:
+        return None
+    return parse_hook_listing(res.stdout)
+
+
+def parse_hook_listing(text: str) -> tuple[HookEntry, ...] | None:
+    """Parse ``nft list hooks`` (nft(8), LIST HOOKS): per family and hook, one line per
+    registered function in the kernel's order, e.g. ``-0000000200 ipv4_conntrack_in
+    [nf_conntrack]`` or `` 0000000000 chain inet filter input [nf_tables]``. ``None`` for an
+    empty listing."""
+    entries: list[HookEntry] = []
+    family = hook = None
+    device = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line == "}":
+            if line == "}" and hook is not None:
+                hook, device = None, None
+            elif line == "}":
+                family = None
+            continue
+        m = re.match(r"^family (\S+) \{$", line)
+        if m:
+            family = m.group(1)
+            continue
+        m = re.match(r"^hook (\S+)(?: device (\S+))? \{$", line)
+        if m:
+            hook, device = m.group(1), m.group(2)
+            continue
+        m = _HOOK_LINE.match(raw)
+        if m is None or family is None or hook is None:
+            raise EnvironmentProblem(f"unexpected line in nft list hooks: {excerpt(line, 80)}")
+        sign, digits, rest = m.groups()
+        priority = -int(digits) if sign == "-" else int(digits)
+        module = None
+        mm = re.match(r"^(.*?)\s*\[(\S+)\]$", rest)
+        if mm:
+            rest, module = mm.group(1), mm.group(2)
+        parts = rest.split()
+        if parts[:1] == ["chain"] and len(parts) == 4:
+            entries.append(HookEntry(family, hook, priority, "", module, (parts[1], parts[2], parts[3]), device))
+        else:
+            entries.append(HookEntry(family, hook, priority, rest, module, None, device))
+    return tuple(entries) or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+_INCLUDE = re.compile(r'(^|[\s;{}])include(\s+)"([^"\n]*)"', re.M)
+
+
+class _Sources:
+    """The main file and everything it includes, read once within the input limits."""
+
+    def __init__(self, main: Path) -> None:
+        self.main = main
+        self.texts: dict[Path, str] = {}
+        # file → [(start, end) of the quoted include path, files it names]
+        self.includes: dict[Path, list[tuple[int, int, list[Path]]]] = {}
+
+    def load(self, path: Path, chain: tuple[Path, ...] = ()) -> None:
+        if path in chain:
+            raise InputError(f"{escape(str(path))}: includes itself (through {len(chain)} files)")
+        if path in self.texts:
+            return
+        if len(self.texts) >= MAX_INCLUDED_FILES:
+            raise InputError(f"{escape(str(self.main))}: more than {MAX_INCLUDED_FILES} files included")
+        self.texts[path] = text = read_input_file(path, what="nft ruleset file")
+        found = []
+        for m in _INCLUDE.finditer(text):
+            if _in_comment(text, m.start(3)):
+                continue
+            line = text.count("\n", 0, m.start(3)) + 1
+            targets = self._resolve(path, m.group(3), line)
+            found.append((m.start(3), m.end(3), targets))
+            for target in targets:
+                self.load(target, chain + (path,))
+        self.includes[path] = found
+
+    def _resolve(self, path: Path, pattern: str, line: int) -> list[Path]:
+        where = pattern if os.path.isabs(pattern) else os.path.join(path.parent, pattern)
+        if glob.has_magic(where):
+            return [Path(p).resolve() for p in sorted(glob.glob(where))]
+        target = Path(where).resolve()
+        if not target.exists():
+            raise LocatedInputError(f"included file not found: {excerpt(pattern, 80)}", str(path), line)
+        return [target]
+
+    def write_copies(self, directory: Path) -> tuple[Path, dict[str, Path]]:
+        """Private copies for nft: every include statement points at a directory of its own
+        holding copies of the files it named (``dir/*.nft``, in the order resolved here).
+        Returns the main file's copy and copy → original for error messages."""
+        rewritten: dict[Path, str] = {}
+        groups: list[tuple[Path, list[Path]]] = []
+        for path, text in self.texts.items():
+            out, pos = [], 0
+            for start, end, targets in self.includes[path]:
+                group = directory / f"inc{len(groups)}"
+                groups.append((group, targets))
+                out += [text[pos:start], f"{group}/*.nft"]
+                pos = end
+            out.append(text[pos:])
+            rewritten[path] = "".join(out)
+        originals: dict[str, Path] = {}
+        main = directory / "main.nft"
+        main.write_text(rewritten[self.main])
+        originals[str(main)] = self.main
+        for group, targets in groups:
+            group.mkdir()
+            for i, target in enumerate(targets):
+                copy = group / f"{i:06d}.nft"
+                copy.write_text(rewritten[target])
+                originals[str(copy)] = target
+        return main, originals
+
+
+def _in_comment(text: str, pos: int) -> bool:
+    line_start = text.rfind("\n", 0, pos) + 1
+    return "#" in text[line_start:pos]
+
+
+def _sandbox_prefix() -> list[str]:
+    """A fresh network namespace for nft (a user namespace too when not root). nft reads only
+    the private copies in a directory no one else can open, so it runs as the caller."""
+    if os.geteuid() == 0:
+        return ["unshare", "--net"]
+    return ["unshare", "--user", "--map-root-user", "--net"]
 
 
 @gc_paused
 def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     path = Path(path).resolve()
     nft = _nft()
-    unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
-    # relative includes are looked up in the file's own directory (-I), as users expect
-    script = f'{nft} -I "$2" -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
-    res = subprocess.run([*unshare, "sh", "-c", script, "sh", str(path), str(path.parent)],
-                         capture_output=True, text=True, cwd=path.parent)
+    sources = _Sources(path)
+    sources.load(path)
+    with tempfile.TemporaryDirectory(prefix="fwaudit-nft-") as tmp:
+        directory = Path(tmp)
+        main, originals = sources.write_copies(directory)
+        script = f'{nft} -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
+        res = run_tool([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main)],
+                       timeout=FILE_TIMEOUT, cwd=str(directory))
     if res.returncode != 0:
-        err = res.stderr.strip()
-        if "unshare" in err and ("Operation not permitted" in err or "Permission denied" in err):
-            raise EnvironmentProblem(
-                "cannot create a private network namespace to parse the nft file (unshare failed: "
-                f"{err}); run as root or enable unprivileged user namespaces")
-        m = re.search(r"^(.*?):(\d+):\d+(?:-\d+)?: Error: (.*)$", err, re.M)
-        if m:
-            raise LocatedInputError(f"nft: {m.group(3)}", m.group(1), int(m.group(2)))
-        raise InputError(f"{path}: nft could not load it: {err}")
+        raise _load_error(res.stderr, path, originals)
     js, _, listing = res.stdout.partition(SEP)
-    doc = json.loads(js)
-    lines, chain_lines = scan_lines(path)
+    try:
+        doc = json.loads(js)
+    except json.JSONDecodeError:
+        raise EnvironmentProblem("nft -j list ruleset printed something that is not JSON") from None
+    lines, chain_lines = scan_lines(sources)
     return tables_from_nft_json(doc, backend="file", rule_texts=rule_texts_from_listing(listing),
                                 lines=lines, chain_lines=chain_lines, source=str(path))
+
+
+def _load_error(stderr: str, main: Path, originals: dict[str, Path]) -> FwauditError:
+    """nft's complaint as ``file:line: nft: message`` — the message cut short, the source line
+    nft quotes below it never repeated."""
+    err = stderr.strip()
+    if "unshare" in err and ("Operation not permitted" in err or "Permission denied" in err):
+        return EnvironmentProblem(
+            "cannot create a private network namespace to parse the nft file; run as root or enable "
+            "unprivileged user namespaces")
+    m = re.search(r"^(.*?):(\d+):\d+(?:-\d+)?: Error: (.*)$", err, re.M)
+    if m:
+        original = originals.get(m.group(1), main)
+        return LocatedInputError(f"nft: {excerpt(m.group(3), 80)}", str(original), int(m.group(2)))
+    first = err.splitlines()[0] if err else "no message"
+    for copy, original in originals.items():
+        first = first.replace(copy, str(original))
+    return InputError(f"{escape(str(main))}: nft could not load it: {excerpt(first, 120)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,35 +280,42 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
 _TABLE = re.compile(r"^\s*(?:add\s+|create\s+)?table\s+(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([\w.-]+)\s*\{?")
 _CHAIN = re.compile(r"^\s*(?:add\s+|create\s+)?chain\s+(?:(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([\w.-]+)\s+)?([\w.-]+)\s*\{?")
 _ADD_RULE = re.compile(r"^\s*add\s+rule\s+(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([\w.-]+)\s+([\w.-]+)\s+(.*)$")
-_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"')
+_INCLUDE_LINE = re.compile(r'^\s*include\s+"([^"]+)"')
 _DECL = ("type ", "policy ", "hook ", "flags ", "elements", "comment ", "devices", "device ", "priority ",
          "counter ", "size ", "timeout ", "gc-interval ", "auto-merge", "}")
 
+Lines = dict[tuple[str, str, str, int], tuple[str, int]]
+ChainLines = dict[tuple[str, str, str], tuple[str, int]]
 
-def scan_lines(path: Path) -> tuple[dict, dict]:
+
+def scan_lines(sources: _Sources) -> tuple[Lines, ChainLines]:
     """(family, table, chain, position) → (file, line), and (family, table, chain) → (file, line)."""
     rules: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
-    chains: dict[tuple[str, str, str], tuple[str, int]] = {}
-    _scan(path, rules, chains, set())
+    chains: ChainLines = {}
+    _scan(sources, sources.main, rules, chains, set())
     out = {(f, t, c, i): loc for (f, t, c), locs in rules.items() for i, loc in enumerate(locs, 1)}
     return out, chains
 
 
-def _scan(path: Path, rules: dict, chains: dict, seen: set) -> None:
-    if path in seen or not path.is_file():
+def _scan(sources: _Sources, path: Path, rules: dict[tuple[str, str, str], list[tuple[str, int]]],
+          chains: ChainLines, seen: set[Path]) -> None:
+    if path in seen or path not in sources.texts:
         return
     seen.add(path)
-    family = table = chain = None
+    family: str | None = None
+    table: str | None = None
+    chain: str | None = None
     depth = 0
     block = None  # "table" | "chain" | "set"
-    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
+    includes = iter(sources.includes.get(path, []))
+    for lineno, raw in enumerate(sources.texts[path].splitlines(), 1):
         line = raw.split("#", 1)[0].rstrip()
         if not line.strip():
             continue
-        m = _INCLUDE.match(line)
-        if m:
-            for inc in sorted(path.parent.glob(m.group(1))) if any(ch in m.group(1) for ch in "*?[") else [path.parent / m.group(1)]:
-                _scan(inc.resolve(), rules, chains, seen)
+        if _INCLUDE_LINE.match(line):
+            entry = next(includes, None)
+            for inc in entry[2] if entry else []:
+                _scan(sources, inc, rules, chains, seen)
             continue
         m = _ADD_RULE.match(line)
         if m and depth == 0:
@@ -134,40 +330,41 @@ def _scan(path: Path, rules: dict, chains: dict, seen: set) -> None:
                     depth, block = 1, "table"
                     rest = line.split("{", 1)[1]
                     depth += rest.count("{") - rest.count("}")
-                continue
             continue
         stripped = line.strip()
         if depth == 1:
             m = _CHAIN.match(line)
             if m and stripped.startswith(("chain", "add chain", "create chain")):
                 chain = m.group(3)
-                chains[(family, table, chain)] = (str(path), lineno)
+                key3 = (family or "ip", table or "", chain)
+                chains[key3] = (str(path), lineno)
                 if "{" in line:
                     body = line.split("{", 1)[1]
                     depth = 2
                     block = "chain"
-                    _statements(body, (family, table, chain), rules, str(path), lineno)
+                    _statements(body, key3, rules, str(path), lineno)
                     depth += body.count("{") - body.count("}")
                     if depth < 2:
                         depth, chain = 1, None
                 continue
-            if stripped.startswith(("set ", "map ", "flowtable ", "counter ", "quota ", "ct ", "limit ", "secmark ", "synproxy ")):
+            if stripped.startswith(("set ", "map ", "flowtable ", "counter ", "quota ", "ct ", "limit ", "secmark ",
+                                    "synproxy ")):
                 opens = line.count("{") - line.count("}")
                 depth += opens
                 block = "set" if opens else block
                 continue
             if stripped == "}":
                 depth, family, table = 0, None, None
-                continue
             continue
-        if block == "chain" and depth == 2:
-            _statements(line, (family, table, chain), rules, str(path), lineno)
+        if block == "chain" and depth == 2 and chain is not None:
+            _statements(line, (family or "ip", table or "", chain), rules, str(path), lineno)
         depth += line.count("{") - line.count("}")
         if depth == 1:
             chain, block = None, "table"
 
 
-def _statements(text: str, key: tuple, rules: dict, file: str, lineno: int) -> None:
+def _statements(text: str, key: tuple[str, str, str], rules: dict[tuple[str, str, str], list[tuple[str, int]]],
+                file: str, lineno: int) -> None:
     """Rules in a chain body line; ``;`` separates statements on one line (outside braces)."""
     parts, level, cur = [], 0, ""
     for ch in text:

@@ -16,11 +16,13 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from auditor.collect.gcpause import gc_paused
+from auditor.errors import EnvironmentProblem
 from auditor.model.ruleset import (
     AddressMatch,
     AddrTypeMatch,
     Backend,
     Chain,
+    ConntrackDirectionMatch,
     ConntrackOriginalMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
@@ -28,17 +30,21 @@ from auditor.model.ruleset import (
     FamilyMatch,
     IcmpTypeMatch,
     InterfaceMatch,
+    MarkCopyStatement,
     MarkMatch,
     MarkStatement,
     Match,
     NamedSet,
+    NatMapStatement,
     NatStatement,
     NondeterministicMatch,
     NotrackStatement,
     Origin,
     PacketTypeMatch,
+    PayloadMatch,
     PortMatch,
     ProtocolMatch,
+    ReversePathMatch,
     Rule,
     SetElementMatch,
     Statement,
@@ -54,21 +60,31 @@ from auditor.model.ruleset import (
 ALL = 0xFFFFFFFF
 PORT_PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
 TCP_FLAGS = {"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ecn": 0x40, "cwr": 0x80}
-NONDETERMINISTIC = {"limit", "quota", "meter", "numgen", "ct count", "connlimit", "last"}
+NONDETERMINISTIC = {"limit", "quota", "meter", "numgen", "ct count", "connlimit", "last", "set"}
 EFFECTS = {"counter", "log", "nflog", "trace"}
+# Protocols whose header fields need the protocol: what a match on any of their fields implies,
+# even on fields the model does not type (so "icmpv6 code 0" can never match TCP).
+_PROTO_DEPENDENCY = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136, "icmp": 1, "icmpv6": 58,
+                     "ah": 51, "esp": 50, "comp": 108, "igmp": 2}
 _NAMED_PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 # Priorities nft spells by name: in bridge tables the numbers differ.
 _BRIDGE_PRIORITY = {"dstnat": -300, "filter": -200, "out": 100, "srcnat": 300}
 
 
 class _Unsupported(Exception):
-    """Raised inside a rule to turn the expression into an unknown part."""
+    """Raised inside a rule to turn the expression into an unknown part. ``deps`` are the
+    conditions the expression certainly implies (its protocol), kept before the unknown part."""
+
+    def __init__(self, deps: tuple[Match, ...] = ()) -> None:
+        super().__init__()
+        self.deps = deps
 
 
 def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
     """``(family, table, handle) → rule text`` from ``nft -a list ruleset``."""
     out: dict[tuple[str, str, int], str] = {}
-    family = table = None
+    family: str | None = None
+    table: str | None = None
     for line in text.splitlines():
         s = line.strip()
         m = re.match(r"^table (\S+) (\S+) \{", s)
@@ -79,12 +95,25 @@ def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
         if m and family and not s.startswith(("chain ", "set ", "map ", "table ", "flowtable ", "type ")):
             body = m.group(1)
             if body and not body.startswith(("elements", "type ", "flags", "policy")):
-                out[(family, table, int(m.group(2)))] = body
+                out[(family, table or "", int(m.group(2)))] = body
     return out
 
 
 @gc_paused
 def tables_from_nft_json(
+    doc: Mapping[str, Any],
+    **kwargs: Any,
+) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """Convert ``nft -j -a list ruleset`` output (see :func:`_tables`). A document without the
+    structure nft gives (a table without a name, a rule outside any chain …) is an
+    :class:`EnvironmentProblem`: nft printed something fwaudit cannot read."""
+    try:
+        return _tables(doc, **kwargs)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration) as e:
+        raise EnvironmentProblem(f"nft printed a ruleset fwaudit cannot read ({type(e).__name__} in its JSON)") from None
+
+
+def _tables(
     doc: Mapping[str, Any],
     *,
     backend: Backend = "nftables",
@@ -100,9 +129,10 @@ def tables_from_nft_json(
     chain_lines = chain_lines or {}
     items = doc.get("nftables", [])
     order: list[tuple[str, str]] = []
-    chains: dict[tuple[str, str], dict[str, dict]] = {}
-    sets: dict[tuple[str, str], dict[str, dict]] = {}
-    rules: dict[tuple[str, str, str], list[dict]] = {}
+    handles: dict[tuple[str, str], int | None] = {}
+    chains: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    sets: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    rules: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for item in items:
         if "table" in item:
             t = item["table"]
@@ -110,6 +140,7 @@ def tables_from_nft_json(
             if key not in chains:
                 order.append(key)
                 chains[key], sets[key] = {}, {}
+            handles[key] = t.get("handle") if isinstance(t.get("handle"), int) else None
         elif "chain" in item:
             c = item["chain"]
             chains.setdefault((c["family"], c["table"]), {})[c["name"]] = c
@@ -150,6 +181,7 @@ def tables_from_nft_json(
                 policy=(c.get("policy") or "accept") if c.get("hook") else None,
                 device=c.get("dev") if isinstance(c.get("dev"), str) else None,
                 line=cl[1] if cl else None,
+                handle=c.get("handle") if isinstance(c.get("handle"), int) else None,
             ))
         named = tuple(
             NamedSet(s["name"], _type_text(s.get("type")), tuple(json.dumps(e) for e in s.get("elem", ())),
@@ -157,7 +189,7 @@ def tables_from_nft_json(
             for s in table_sets.values()
         )
         tables.append(Table(backend=backend, family=family, name=name, chains=tuple(out_chains),
-                            sets=named, source=source))
+                            sets=named, source=source, handle=handles.get((family, name))))
     return tuple(tables), tuple(notes)
 
 
@@ -165,7 +197,7 @@ def _type_text(t: Any) -> str:
     return " . ".join(t) if isinstance(t, list) else str(t)
 
 
-def _fallback_text(r: dict) -> str:
+def _fallback_text(r: dict[str, Any]) -> str:
     return json.dumps(r.get("expr", []), separators=(",", ":"))
 
 
@@ -174,7 +206,7 @@ def _fallback_text(r: dict) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
+def _rule(r: dict[str, Any], origin: Origin, family: str, sets: dict[str, dict[str, Any]]) -> Rule:
     matches: list[Match] = []
     statements: list[Statement] = []
     for expr in r.get("expr", []):
@@ -183,25 +215,62 @@ def _rule(r: dict, origin: Origin, family: str, sets: dict[str, dict]) -> Rule:
                 matches.extend(_match(expr["match"], family, sets))
             else:
                 kind = next(iter(expr))
-                if kind in NONDETERMINISTIC:
-                    matches.append(NondeterministicMatch(kind, _short(origin.text, _frag(expr))))
+                if kind in NONDETERMINISTIC and (kind != "set" or expr["set"].get("stmt")):
+                    matches.append(_nondeterministic(kind, expr[kind], _short(origin.text, _frag(expr))))
                 elif kind == "vmap":
                     deps, vm = _vmap(expr["vmap"], family, sets)
                     matches.extend(d for d in deps if d not in matches)
                     statements.append(vm)
+                elif kind in ("dnat", "snat", "redirect") and _is_nat_map(expr[kind]):
+                    # nft makes the key's protocol a condition of the rule (meta l4proto tcp …)
+                    deps, nm = _nat_map(kind, expr[kind], family, sets)
+                    matches.extend(d for d in deps if d not in matches)
+                    statements.append(nm)
                 else:
                     statements.extend(_statement(kind, expr[kind], family, sets))
-        except _Unsupported:
-            if "match" in expr or (isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
+        except (_Unsupported, KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration) as e:
+            # what the model cannot type is kept verbatim, never guessed
+            matches.extend(d for d in getattr(e, "deps", ()) if d not in matches)
+            if not isinstance(expr, dict) or "match" in expr or (
+                    isinstance(expr.get("xt"), dict) and expr["xt"].get("type") == "match"):
                 matches.append(UnknownMatch(_frag(expr)))
             else:
                 statements.append(UnknownStatement(_frag(expr)))
-    if any(isinstance(st, Verdict) and st.kind == "reject" and st.detail == "tcp reset" for st in statements):
-        # nft inserts "meta l4proto tcp" for "reject with tcp reset" and hides it when listing
-        tcp = ProtocolMatch(frozenset({6}))
-        if tcp not in matches:
-            matches.insert(0, tcp)
+    for st in statements:
+        if not (isinstance(st, Verdict) and st.kind == "reject"):
+            continue
+        if st.detail == "tcp reset":
+            # nft inserts "meta l4proto tcp" for "reject with tcp reset" and hides it when listing
+            implied: Match = ProtocolMatch(frozenset({6}))
+        elif family in ("inet", "bridge", "netdev") and st.detail and st.detail.split()[0] in ("icmp", "icmpv6"):
+            # likewise "meta nfproto ipv4/ipv6": an ICMP reject applies to its own family only
+            implied = FamilyMatch(4 if st.detail.startswith("icmp ") else 6)
+        else:
+            continue
+        if implied not in matches:
+            matches.insert(0, implied)
     return Rule(tuple(matches), tuple(statements), origin, r.get("comment"))
+
+
+def _nondeterministic(kind: str, value: Any, text: str) -> NondeterministicMatch:
+    """limit/meter/ct count/quota/… with what they give one new client's first packets where
+    that is decidable (a positive limit is not yet exceeded; the client's own connection is the
+    only one counted)."""
+    first: bool | None = None
+    if kind == "limit" and isinstance(value, dict):
+        first = not value.get("inv", False)
+    elif kind == "ct count" and isinstance(value, dict) and isinstance(value.get("val"), int):
+        over = bool(value.get("inv", False))  # "ct count over N"
+        first = (1 > value["val"]) if over else (1 <= value["val"])
+    elif kind in ("meter", "set") and isinstance(value, dict):
+        stmt = value.get("stmt")
+        inner = stmt[0] if isinstance(stmt, list) and len(stmt) == 1 else stmt
+        if isinstance(inner, dict) and len(inner) == 1:
+            (ikind, ivalue), = inner.items()
+            if ikind in ("limit", "ct count"):
+                first = _nondeterministic(ikind, ivalue, text).first_client
+        kind = "meter"
+    return NondeterministicMatch(kind, text, False, first)
 
 
 def _frag(expr: Any) -> str:
@@ -212,7 +281,7 @@ def _short(text: str, frag: str) -> str:
     return text if len(text) < 200 else frag
 
 
-def _statement(kind: str, value: Any, family: str, sets: dict[str, dict]) -> list[Statement]:
+def _statement(kind: str, value: Any, family: str, sets: dict[str, dict[str, Any]]) -> list[Statement]:
     if kind in ("accept", "drop", "return", "continue"):
         return [Verdict(kind)]  # type: ignore[arg-type]
     if kind in ("jump", "goto"):
@@ -220,22 +289,74 @@ def _statement(kind: str, value: Any, family: str, sets: dict[str, dict]) -> lis
     if kind == "queue":
         return [Verdict("queue", detail=json.dumps(value))]
     if kind == "reject":
-        detail = None
-        if isinstance(value, dict):
-            detail = value.get("expr") or value.get("type")
-        return [Verdict("reject", detail=detail or "icmp-port-unreachable")]
+        return [Verdict("reject", detail=_reject_detail(value, family))]
     if kind in EFFECTS:
         return [EffectStatement(kind)]
     if kind == "notrack":
         return [NotrackStatement()]
+    if kind == "ct helper":
+        # which helper follows the connection's control channel; not this connection's fate
+        return [EffectStatement("ct helper")]
     if kind == "mangle":
-        key = value.get("key", {})
-        target = "meta" if key.get("meta", {}).get("key") == "mark" else "ct" if key.get("ct", {}).get("key") == "mark" else None
-        if target is None or not isinstance(value.get("value"), int):
-            raise _Unsupported
-        return [MarkStatement(target, ALL, value["value"] & ALL)]  # type: ignore[arg-type]
+        return [_mangle(value)]
     if kind in ("dnat", "snat", "redirect", "masquerade"):
         return [_nat(kind, value, family)]
+    raise _Unsupported
+
+
+def _reject_detail(value: Any, family: str) -> str:
+    """As nft writes it: ``icmp port-unreachable``, ``icmpv6 admin-prohibited``, ``icmpx …``,
+    ``tcp reset``; a bare ``reject`` is the family's port-unreachable."""
+    if isinstance(value, dict) and value.get("type"):
+        kind = value["type"]
+        return kind if kind == "tcp reset" else f"{kind} {value.get('expr') or 'port-unreachable'}"
+    default = {"ip": "icmp", "ip6": "icmpv6"}.get(family, "icmpx")
+    return f"{default} port-unreachable"
+
+
+# Statements that change nothing about a new inbound connection's fate. Not among them:
+# "ct zone set" — a zone on one direction only makes the reply miss the connection's entry
+# (conntrack then sees it as invalid), so the conversation may fail: kept unknown.
+_FATE_NEUTRAL_KEYS: dict[tuple[str, str | None], str] = {("meta", "nftrace"): "nftrace",
+                                                          ("meta", "priority"): "priority"}
+
+
+def _mangle(value: dict[str, Any]) -> Statement:
+    key = value.get("key", {})
+    if "tcp option" in key:
+        return EffectStatement("tcp option")  # MSS clamping: the SYN still passes
+    kind, field_name = next(iter(key.items())) if isinstance(key, dict) and len(key) == 1 else ("", {})
+    name = field_name.get("key") if isinstance(field_name, dict) else None
+    if (kind, name) in _FATE_NEUTRAL_KEYS:
+        return EffectStatement(_FATE_NEUTRAL_KEYS[(kind, name)])
+    if name != "mark" or kind not in ("meta", "ct"):
+        raise _Unsupported
+    new = value.get("value")
+    if isinstance(new, int):
+        return MarkStatement(kind, ALL, new & ALL)  # type: ignore[arg-type]
+    source, keep, xor = _mark_expression(new)
+    if source == kind:  # new = (old & keep) ^ xor
+        return MarkStatement(kind, ~keep & ALL, xor)  # type: ignore[arg-type]
+    if xor:
+        raise _Unsupported
+    return MarkCopyStatement(kind, source, 0, keep)  # type: ignore[arg-type]
+
+
+def _mark_expression(expr: Any) -> tuple[str, int, int]:
+    """``meta mark``/``ct mark`` combined with constants by ``&``, ``|``, ``^`` as
+    (source, K, X) with value = (source & K) ^ X; anything else is unsupported."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        (op, operand), = expr.items()
+        if op in ("meta", "ct") and isinstance(operand, dict) and operand.get("key") == "mark":
+            return op, ALL, 0
+        if op in ("&", "|", "^") and isinstance(operand, list) and len(operand) == 2 and isinstance(operand[1], int):
+            source, keep, xor = _mark_expression(operand[0])
+            m = operand[1] & ALL
+            if op == "&":
+                return source, keep & m, xor & m
+            if op == "|":
+                return source, keep & ~m & ALL, xor | m
+            return source, keep, xor ^ m
     raise _Unsupported
 
 
@@ -269,6 +390,63 @@ def _nat(kind: str, value: Any, family: str) -> NatStatement:
     return NatStatement(kind, address, version, ports)  # type: ignore[arg-type]
 
 
+def _is_nat_map(value: Any) -> bool:
+    return isinstance(value, dict) and any(isinstance(value.get(k), dict) and "map" in value[k] for k in ("addr", "port"))
+
+
+def _nat_map(kind: str, value: dict[str, Any], family: str,
+             sets: dict[str, dict[str, Any]]) -> tuple[list[Match], NatMapStatement]:
+    """``dnat ip to tcp dport map { 80 : 198.18.3.2 }``, ``dnat ip to ip daddr . tcp dport map
+    { … : addr . port }``, ``redirect to tcp dport map { 80 : 8080 }``, named maps."""
+    if set(value) - {"addr", "port", "family"} or kind == "masquerade":
+        raise _Unsupported
+    version = {"ip": 4, "ip6": 6}.get(value.get("family") or family)
+    addr, port = value.get("addr"), value.get("port")
+    mapped = addr if isinstance(addr, dict) and "map" in addr else port
+    assert isinstance(mapped, dict)
+    flds, deps, raw, set_name = _map_lookup(mapped["map"], sets)
+    fixed_addr = _nat_address(addr) if addr is not None and mapped is not addr else None
+    fixed_port = _nat_port(port) if port is not None and mapped is not port else None
+    entries = []
+    for item in raw:
+        if not isinstance(item, list) or len(item) != 2:
+            raise _Unsupported(tuple(deps))
+        k, v = _unwrap(item[0]), item[1]
+        vals = k["concat"] if isinstance(k, dict) and "concat" in k else [k]
+        if len(vals) != len(flds):
+            raise _Unsupported(tuple(deps))
+        new_addr, new_port = fixed_addr, fixed_port
+        if mapped is addr:
+            parts = v["concat"] if isinstance(v, dict) and "concat" in v else [v]
+            new_addr = _nat_address(parts[0])
+            if len(parts) == 2:
+                new_port = _nat_port(parts[1])
+            elif len(parts) != 1:
+                raise _Unsupported(tuple(deps))
+        else:
+            new_port = _nat_port(v)
+        if new_addr is not None:
+            version = version or (6 if new_addr[1] > ALL else 4)
+        entries.append((tuple(_elem_value(f, x) for f, x in zip(flds, vals)), new_addr, new_port))
+    return _dedupe(deps), NatMapStatement(kind, tuple(_elem_field(f) for f in flds), tuple(entries),  # type: ignore[arg-type]
+                                          version if kind != "redirect" else None, set_name)
+
+
+def _nat_address(v: Any) -> tuple[int, int]:
+    try:
+        return _addr_range(v)
+    except ValueError:
+        raise _Unsupported from None
+
+
+def _nat_port(v: Any) -> tuple[int, int]:
+    if isinstance(v, int):
+        return v, v
+    if isinstance(v, dict) and "range" in v:
+        return int(v["range"][0]), int(v["range"][1])
+    raise _Unsupported
+
+
 # ---------------------------------------------------------------------------------------------
 # Matches: a left-hand expression names a field, the right-hand side gives values
 # ---------------------------------------------------------------------------------------------
@@ -280,9 +458,13 @@ _META_FIELDS = {"l4proto": "l4proto", "nfproto": "nfproto", "iifname": "iif", "o
 
 def _field(left: Any) -> tuple[str, list[Match]]:
     """(field name, implied dependency matches) for a left-hand expression."""
+    if "payload" in left and "base" in left["payload"]:
+        # a raw payload expression (@ih,…: beyond the transport header; @nh/@th/@ll: header
+        # bits the model has no field for)
+        return ("payload" if left["payload"]["base"] == "ih" else "rawheader"), []
     if "payload" in left:
         p = left["payload"]
-        key: tuple = ("payload", p.get("protocol"), p.get("field"))
+        key: tuple[Any, ...] = ("payload", p.get("protocol"), p.get("field"))
     elif "meta" in left:
         key = ("meta", left["meta"]["key"])
     elif "ct" in left:
@@ -290,7 +472,8 @@ def _field(left: Any) -> tuple[str, list[Match]]:
         key = ("ct", c.get("key"), c.get("dir"))
     elif "fib" in left:
         f = left["fib"]
-        key = ("fib", f.get("result"), tuple(f.get("flags") or ()))
+        flags = f.get("flags") or ()
+        key = ("fib", f.get("result"), tuple(flags) if isinstance(flags, list) else (flags,))
     else:
         raise _Unsupported
     fld, deps = _field_of(key)
@@ -298,10 +481,17 @@ def _field(left: Any) -> tuple[str, list[Match]]:
 
 
 @lru_cache(maxsize=256)
-def _field_of(key: tuple) -> tuple[str, tuple[Match, ...]]:
+def _field_of(key: tuple[Any, ...]) -> tuple[str, tuple[Match, ...]]:
     kind = key[0]
     if kind == "payload":
         _, proto, fld = key
+        implied: tuple[Match, ...] = ()
+        if proto in _PROTO_DEPENDENCY:
+            implied = (ProtocolMatch(frozenset({_PROTO_DEPENDENCY[proto]})),)
+        if proto in ("ip", "icmp"):
+            implied = (FamilyMatch(4),) + implied
+        elif proto in ("ip6", "icmpv6"):
+            implied = (FamilyMatch(6),) + implied
         if proto in ("ip", "ip6") and fld in ("saddr", "daddr"):
             v = 4 if proto == "ip" else 6
             return f"{fld}{v}", (FamilyMatch(v),)
@@ -318,14 +508,14 @@ def _field_of(key: tuple) -> tuple[str, tuple[Match, ...]]:
         if proto in ("icmp", "icmpv6") and fld == "type":
             v = 4 if proto == "icmp" else 6
             return f"icmp{v}", (ProtocolMatch(frozenset({1 if v == 4 else 58})),)
-        raise _Unsupported
+        raise _Unsupported(implied)
     if kind == "meta":
         if key[1] in _META_FIELDS:
             return _META_FIELDS[key[1]], ()
         raise _Unsupported
     if kind == "ct":
         _, k, direction = key
-        if direction is None and k in ("state", "status", "mark"):
+        if direction is None and k in ("state", "status", "mark", "direction"):
             return f"ct{k}", ()
         if direction == "original" and k in ("saddr", "daddr", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"):
             return f"ctorig_{k.split()[-1]}", ()
@@ -334,17 +524,37 @@ def _field_of(key: tuple) -> tuple[str, tuple[Match, ...]]:
         raise _Unsupported
     if key[1] == "type" and key[2] == ("daddr",):
         return "fib_daddr_type", ()
+    if key[1] == "oif" and key[2] in (("saddr", "iif"), ("saddr",)):
+        return ("rpfilter_strict" if "iif" in key[2] else "rpfilter_loose"), ()
     raise _Unsupported
 
 
-def _match(m: dict, family: str, sets: dict[str, dict]) -> list[Match]:
+def _match(m: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> list[Match]:
     op, left, right = m.get("op", "=="), m["left"], m["right"]
     neg = op == "!="
     if isinstance(left, dict) and "concat" in left:
         return _concat_match(left["concat"], right, neg, family, sets)
+    if isinstance(left, dict) and "numgen" in left:
+        return [NondeterministicMatch("numgen", _frag(m))]
+    if isinstance(left, dict) and "&" in left and isinstance(left["&"], list) and isinstance(left["&"][0], dict) \
+            and "payload" in left["&"][0] and "base" in left["&"][0]["payload"]:
+        left = left["&"][0]  # a raw payload bit test is still a raw payload match
     if isinstance(left, dict) and "&" in left:
         return _masked(left["&"], right, op)
     fld, deps = _field(left)
+    if fld == "payload":
+        return [PayloadMatch(_frag(m), neg)]
+    if fld == "rawheader":
+        raise _Unsupported
+    if fld in ("rpfilter_strict", "rpfilter_loose"):
+        if not isinstance(right, bool) or op not in ("==", "!="):
+            raise _Unsupported
+        # "oif missing" (false) holds when the reverse-path check fails
+        return [ReversePathMatch(strict=fld == "rpfilter_strict", negated=(right is False) != neg)]
+    if fld == "ctdirection":
+        if right not in ("original", "reply") or op not in ("==", "!="):
+            raise _Unsupported
+        return [ConntrackDirectionMatch(right, neg)]
     if op in ("<", ">", "<=", ">="):
         values = [_compare_range(op, right, fld)]
     elif isinstance(right, str) and right.startswith("@"):
@@ -378,7 +588,7 @@ def _compare_range(op: str, right: Any, fld: str) -> Any:
 
 def _num_range(v: Any, fld: str) -> tuple[int, int]:
     if isinstance(v, dict) and "_range" in v:
-        return v["_range"]
+        return v["_range"]  # type: ignore[no-any-return]
     if isinstance(v, dict) and "range" in v:
         return (_num(v["range"][0], fld), _num(v["range"][1], fld))
     n = _num(v, fld)
@@ -402,7 +612,7 @@ def _num(v: Any, fld: str) -> int:
 
 def _addr_range(v: Any) -> tuple[int, int]:
     if isinstance(v, dict) and "_range" in v:
-        return v["_range"]
+        return v["_range"]  # type: ignore[no-any-return]
     if isinstance(v, dict) and "prefix" in v:
         n = ipaddress.ip_network(f"{v['prefix']['addr']}/{v['prefix']['len']}", strict=False)
         return int(n.network_address), int(n.broadcast_address)
@@ -431,16 +641,12 @@ def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Matc
         return PortMatch(fld, tuple(_num_range(v, fld) for v in values), neg)  # type: ignore[arg-type]
     if fld == "l4proto":
         return ProtocolMatch(frozenset(_proto(v) for v in values), neg)
-    if fld == "nfproto":
-        vs = {4 if v == "ipv4" else 6 if v == "ipv6" else None for v in values}
-        if None in vs or len(vs) != 1:
+    if fld in ("nfproto", "ethertype"):
+        names = {"ipv4": 4, "ipv6": 6} if fld == "nfproto" else {"ip": 4, "ip6": 6}
+        vs = {names.get(v) for v in values}
+        if len(vs) != 1 or None in vs:
             raise _Unsupported
-        return FamilyMatch(vs.pop(), neg)
-    if fld == "ethertype":
-        vs = {4 if v == "ip" else 6 if v == "ip6" else None for v in values}
-        if None in vs or len(vs) != 1:
-            raise _Unsupported
-        return FamilyMatch(vs.pop(), neg)
+        return FamilyMatch(next(v for v in vs if v is not None), neg)
     if fld in ("iif", "oif"):
         if not all(isinstance(v, str) for v in values):
             raise _Unsupported
@@ -489,7 +695,7 @@ def _proto(v: Any) -> int:
         raise _Unsupported from None
 
 
-def _masked(operands: list, right: Any, op: str) -> list[Match]:
+def _masked(operands: list[Any], right: Any, op: str) -> list[Match]:
     left, mask = operands
     neg = op == "!="
     fld, deps = _field(left)
@@ -514,14 +720,14 @@ _SET_FIELDS = {"ipv4_addr": "addr4", "ipv6_addr": "addr6", "inet_service": "port
                "ifname": "ifname", "mark": "mark"}
 
 
-def _set_definition(name: str, sets: dict[str, dict]) -> dict:
+def _set_definition(name: str, sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     s = sets.get(name)
     if s is None:
         raise _Unsupported
     return s
 
 
-def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict]) -> Match:
+def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict[str, Any]]) -> Match:
     s = _set_definition(name, sets)
     values = [_unwrap(e) for e in s.get("elem", [])]
     m = _typed(fld, values, neg, "==", "")
@@ -533,7 +739,8 @@ def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict]) -> M
 
 def _elem_field(fld: str) -> str:
     return {"saddr4": "saddr", "saddr6": "saddr", "daddr4": "daddr", "daddr6": "daddr",
-            "sport": "sport", "dport": "dport", "l4proto": "l4proto", "iif": "iif", "oif": "oif"}.get(fld, "")
+            "sport": "sport", "dport": "dport", "l4proto": "l4proto", "iif": "iif", "oif": "oif",
+            "ctstate": "ctstate"}.get(fld, "")
 
 
 def _elem_value(fld: str, v: Any) -> Any:
@@ -544,24 +751,34 @@ def _elem_value(fld: str, v: Any) -> Any:
     if fld == "l4proto":
         p = _proto(v)
         return (p, p)
-    if fld in ("iif", "oif"):
+    if fld in ("iif", "oif", "ctstate"):
         if not isinstance(v, str):
             raise _Unsupported
         return v
     raise _Unsupported
 
 
-def _concat_match(parts: list, right: Any, neg: bool, family: str, sets: dict[str, dict]) -> list[Match]:
-    fields, deps = [], []
+def _concat_match(parts: list[Any], right: Any, neg: bool, family: str,
+                  sets: dict[str, dict[str, Any]]) -> list[Match]:
+    fields: list[str] = []
+    deps: list[Match] = []
     version = None
+    unknown = False
     for p in parts:
-        fld, d = _field(p)
-        if not _elem_field(fld):
-            raise _Unsupported
-        fields.append(fld)
+        try:
+            fld, d = _field(p)
+        except _Unsupported as e:
+            deps += e.deps  # what the known protocols imply still holds: kept before the unknown
+            unknown = True
+            continue
         deps += d
+        if not _elem_field(fld):
+            unknown = True
+        fields.append(fld)
         if fld[-1] in "46" and fld.startswith(("saddr", "daddr")):
             version = int(fld[-1])
+    if unknown:
+        raise _Unsupported(tuple(_dedupe(deps)))
     if isinstance(right, str) and right.startswith("@"):
         name = right[1:]
         raw = [_unwrap(e) for e in _set_definition(name, sets).get("elem", [])]
@@ -569,8 +786,8 @@ def _concat_match(parts: list, right: Any, neg: bool, family: str, sets: dict[st
         name = "anonymous"
         raw = _values(right)
     elements = []
-    for e in raw:
-        vals = e["concat"] if isinstance(e, dict) and "concat" in e else None
+    for item in raw:
+        vals = item["concat"] if isinstance(item, dict) and "concat" in item else None
         if vals is None or len(vals) != len(fields):
             raise _Unsupported
         elements.append(tuple(_elem_value(f, v) for f, v in zip(fields, vals)))
@@ -585,22 +802,30 @@ def _dedupe(ms: list[Match]) -> list[Match]:
     return out
 
 
-def _vmap(value: dict, family: str, sets: dict[str, dict]) -> tuple[list[Match], VerdictMap]:
+def _map_lookup(value: dict[str, Any], sets: dict[str, dict[str, Any]]) -> tuple[list[str], list[Match], Any, str | None]:
+    """A map lookup ``KEY map|vmap DATA``: the key's fields, what they imply, the raw
+    (key, value) items and the named map's name (``None`` for an inline map)."""
     key, data = value["key"], value["data"]
     keys = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
-    flds, deps = [], []
+    flds: list[str] = []
+    deps: list[Match] = []
     for k in keys:
         f, d = _field(k)
+        if not _elem_field(f):
+            raise _Unsupported(tuple(deps + d))
         flds.append(f)
         deps += d
-    if not all(_elem_field(f) for f in flds):
-        raise _Unsupported
     set_name = None
     if isinstance(data, str) and data.startswith("@"):
         set_name = data[1:]
         raw = [_unwrap(e) for e in _set_definition(set_name, sets).get("elem", [])]
     else:
         raw = data["set"] if isinstance(data, dict) and "set" in data else data
+    return flds, deps, raw, set_name
+
+
+def _vmap(value: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> tuple[list[Match], VerdictMap]:
+    flds, deps, raw, set_name = _map_lookup(value, sets)
     entries = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 2:
@@ -612,7 +837,7 @@ def _vmap(value: dict, family: str, sets: dict[str, dict]) -> tuple[list[Match],
         vkind = next(iter(verdict))
         if vkind not in ("accept", "drop", "return", "continue", "jump", "goto"):
             raise _Unsupported
-        v = Verdict(vkind, verdict[vkind]["target"] if vkind in ("jump", "goto") else None)  # type: ignore[arg-type]
+        v = Verdict(vkind, verdict[vkind]["target"] if vkind in ("jump", "goto") else None)
         entries.append((tuple(_elem_value(f, x) for f, x in zip(flds, vals)), v))
     version = None
     for f in flds:

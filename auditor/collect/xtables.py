@@ -6,8 +6,12 @@
   (see netfilter-facts.md), so the save tool is the fast path whenever it is installed; both
   produce the same model (a test asserts it).
 * **iptables-nft** — ``iptables-nft-save`` keeps the parameters of xt-compat matches that
-  ``nft -j`` drops. The tables it prints are *owned* by this reader; native nft tables it calls
-  incompatible are left to the nftables reader.
+  ``nft -j`` drops. A table is this reader's only when iptables-nft-save lists it *without*
+  the note "Table `filter' contains incompatible base-chains": a native ``table ip filter {
+  chain input { … } }`` is printed as an empty ``*filter`` with ACCEPT policies after that
+  note, and taking that for the real table reported every port open. Ownership therefore comes
+  from what the kernel's tables are, never from their names; incompatible tables are left to the
+  nftables reader.
 * **ipset** — ``ipset save``, so ``-m set --match-set`` rules evaluate on real members.
 """
 
@@ -16,32 +20,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import threading
 
 from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
+from auditor.collect.runner import run_tool
 from auditor.errors import EnvironmentProblem
 from auditor.model.ruleset import Table
+from auditor.untrusted import excerpt
 
 _IPTC_LOCK = threading.Lock()  # libiptc is not thread-safe (crashes seen with 8 threads)
+_INCOMPATIBLE = re.compile(r"^# Table `([^']+)' contains incompatible base-chains", re.M)
 
 
 def _run(cmd: list[str]) -> str:
     if shutil.which(cmd[0]) is None:
         raise EnvironmentProblem(f"{cmd[0]} is not installed (Debian package iptables/ipset)")
-    # Output to a temporary file, not a pipe: 100k rules through a pipe cost ~1,800 polls
-    # (0.25 s) plus an incremental decode; a file is read and decoded once.
-    with tempfile.TemporaryFile() as out:
-        res = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE)
-        out.seek(0)
-        stdout = out.read().decode()
+    res = run_tool(cmd)
     if res.returncode != 0:
-        err = res.stderr.decode(errors="replace").strip()
+        err = res.stderr.strip()
         if "Permission denied" in err or "must be root" in err or "Operation not permitted" in err:
             raise EnvironmentProblem(f"{cmd[0]}: permission denied (needs CAP_NET_ADMIN: run as root)")
-        raise EnvironmentProblem(f"{' '.join(cmd)} failed: {err or res.returncode}")
-    return stdout
+        raise EnvironmentProblem(f"{' '.join(cmd)} failed: {excerpt(err, 200) or res.returncode}")
+    return res.stdout
 
 
 def legacy_table_names(version: int) -> list[str]:
@@ -69,13 +69,21 @@ def read_iptables_legacy(ipsets: dict[str, IpsetInfo] | None = None, *, use_bind
 
 
 def read_iptables_nft(ipsets: dict[str, IpsetInfo] | None = None) -> tuple[tuple[Table, ...], frozenset[tuple[str, str]]]:
+    """The tables iptables-nft owns, and their (family, name) for the nftables reader to skip."""
     tables: list[Table] = []
     for version in (4, 6):
         tool = "iptables-nft-save" if version == 4 else "ip6tables-nft-save"
-        text = _run([tool])
-        tables += parse_iptables_save(text, version=version, backend="iptables-nft", ipsets=ipsets)
+        tables += owned_tables(_run([tool]), version, ipsets)
     owned = frozenset((t.family, t.name) for t in tables)
     return tuple(tables), owned
+
+
+def owned_tables(save_text: str, version: int, ipsets: dict[str, IpsetInfo] | None = None) -> tuple[Table, ...]:
+    """The tables of ``iptables-nft-save`` output that iptables-nft really owns: not those it
+    calls incompatible (native nft tables that merely share an iptables table's name)."""
+    incompatible = set(_INCOMPATIBLE.findall(save_text))
+    tables = parse_iptables_save(save_text, version=version, backend="iptables-nft", ipsets=ipsets)
+    return tuple(t for t in tables if t.name not in incompatible)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ def parse_ipset_save(text: str) -> dict[str, IpsetInfo]:
 def read_ipsets() -> dict[str, IpsetInfo]:
     if shutil.which("ipset") is None:
         raise EnvironmentProblem("ipset is not installed (Debian package ipset)")
-    res = subprocess.run(["ipset", "save"], capture_output=True, text=True)
+    res = run_tool(["ipset", "save"])
     if res.returncode != 0:
         if "Operation not permitted" in res.stderr:
             raise EnvironmentProblem("ipset: permission denied (needs CAP_NET_ADMIN: run as root)")

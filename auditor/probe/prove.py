@@ -15,7 +15,6 @@ import ipaddress
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from auditor.collect.netns import run_in_namespace
 from auditor.engine.crosscheck import compare, conversation_comparisons, disagreement_findings
@@ -34,14 +33,17 @@ from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
 MAX_PORTS_PER_RANGE = 32
 
 
-def _loader(path: str) -> list[str]:
-    from auditor.collect.ruleset import _detect, _looks_ipv6
+def _loader(spec: str) -> list[str]:
+    """The real tool that loads a ``--ruleset`` file (prefix or detected format)."""
+    from auditor.collect.ruleset import detect_format, split_spec
+    from auditor.inputs import read_input_file
 
-    text = Path(path).read_text()
-    kind = _detect(text)
+    kind, path = split_spec(spec)
+    resolved = str(path.resolve())
+    kind = kind or detect_format(read_input_file(path, what="ruleset file"), str(path))
     if kind == "nft":
-        return ["nft", "-f", path]
-    return ["ip6tables-restore" if kind == "ip6tables" or _looks_ipv6(text) else "iptables-restore", path]
+        return ["nft", "-f", resolved]
+    return ["ip6tables-restore" if kind == "ip6tables" else "iptables-restore", resolved]
 
 
 def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[str]],
@@ -62,7 +64,7 @@ def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[s
                 ns.exec(["ip", "addr", "add", a, "dev", name] + (["nodad"] if ":" in a else []))
             ns.exec(["ip", "link", "set", name, "up"])
         for f in ruleset_files:
-            ns.exec(_loader(str(Path(f).resolve())))
+            ns.exec(_loader(f))
         tcp, udp = _declared_ports(policy)
         proc = ns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", ",".join(map(str, tcp)),
                          "--udp", ",".join(map(str, udp))], stdout=subprocess.PIPE, text=True)

@@ -10,18 +10,15 @@ from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
 from auditor.errors import LocatedInputError
 from auditor.model.ruleset import (
     AddressMatch, AddrTypeMatch, ConntrackOriginalMatch, ConntrackStateMatch, EffectStatement, InterfaceMatch,
-    MarkMatch, MarkStatement, NatStatement, NondeterministicMatch, NotrackStatement, PortMatch, ProtocolMatch,
-    SetElementMatch, TcpFlagsMatch, UnknownMatch, UnknownStatement, Verdict,
+    MarkCopyStatement, MarkMatch, MarkStatement, NatStatement, NondeterministicMatch, NotrackStatement, PortMatch,
+    ProtocolMatch, SetElementMatch, TcpFlagsMatch, UnknownMatch, UnknownStatement, Verdict,
 )
 
 
 def one(rule: str, *, version: int = 4, table: str = "filter", chains: str = "", ipsets=None):
-    decl = {"filter": ":INPUT ACCEPT [0:0]", "nat": ":PREROUTING ACCEPT [0:0]", "mangle": ":PREROUTING ACCEPT [0:0]",
-            "raw": ":PREROUTING ACCEPT [0:0]"}[table]
-    text = f"*{table}\n{decl}\n{chains}{rule}\nCOMMIT\n"
+    text = f"*{table}\n{chains}{rule}\nCOMMIT\n"
     (t,) = parse_iptables_save(text, version=version, backend="iptables-legacy", ipsets=ipsets)
-    chain = t.chains[0]
-    return chain.rules[0]
+    return next(r for c in t.chains for r in c.rules)
 
 
 def net(n):
@@ -66,7 +63,7 @@ COMMIT
      (ProtocolMatch(frozenset({6})), PortMatch("dport", ((80, 80), (443, 443), (8000, 8010))))),
     ("-A INPUT ! -s 198.18.0.0/24 -d 198.18.1.1/32 -j ACCEPT",
      (AddressMatch("saddr", 4, (net("198.18.0.0/24"),), negated=True), AddressMatch("daddr", 4, (net("198.18.1.1/32"),)))),
-    ("-A INPUT ! -i eth+ -o br0 -j ACCEPT",
+    ("-A FORWARD ! -i eth+ -o br0 -j ACCEPT",
      (InterfaceMatch("iif", ("eth+",), negated=True), InterfaceMatch("oif", ("br0",)))),
     ("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
      (ConntrackStateMatch(frozenset({"related", "established"})),)),
@@ -89,28 +86,36 @@ def test_comment_is_kept_out_of_matches():
 
 
 def test_nondeterministic_and_unknown_matches_are_kept_verbatim():
-    r = one("-A INPUT -p tcp -m limit --limit 5/min -m foo --bar 1 -j ACCEPT")
+    r = one("-A INPUT -p tcp -m limit --limit 5/min -m osf --genre Linux -j ACCEPT")
     assert isinstance(r.matches[1], NondeterministicMatch) and r.matches[1].kind == "limit"
-    assert isinstance(r.matches[2], UnknownMatch) and r.matches[2].text == "-m foo --bar 1"
-    assert r.unknowns == ("-m foo --bar 1",)
-    # an unknown option of a known module makes the whole module unknown, never half-typed
+    assert isinstance(r.matches[2], UnknownMatch) and r.matches[2].text == "-m osf --genre Linux"
+    assert r.unknowns == ("-m osf --genre Linux",)
+    # an option of a known module the model does not type makes the whole module unknown
     r = one("-A INPUT -p tcp -m tcp --dport 22 --tcp-option 7 -j ACCEPT")
     assert isinstance(r.matches[1], UnknownMatch)
 
 
 @pytest.mark.parametrize("target,statements", [
-    ("-j REJECT --reject-with tcp-reset", (Verdict("reject", detail="tcp-reset"),)),
+    ("-p tcp -j REJECT --reject-with tcp-reset", (Verdict("reject", detail="tcp-reset"),)),
     ("-j REJECT", (Verdict("reject", detail="icmp-port-unreachable"),)),
     ('-j LOG --log-prefix "x "', (EffectStatement("log"),)),
     ("-j MARK --set-xmark 0x2/0xffffffff", (MarkStatement("meta", 0xFFFFFFFF, 2),)),
     ("-j MARK --set-mark 0x2/0xf", (MarkStatement("meta", 0xF, 2),)),
     ("-j MARK --or-mark 0x4", (MarkStatement("meta", 4, 4),)),
-    ("-j CT --notrack", (NotrackStatement(),)),
     ("-j NFQUEUE --queue-num 1", (Verdict("queue", detail="-j NFQUEUE --queue-num 1"),)),
-    ("-j CONNMARK --restore-mark", (UnknownStatement("-j CONNMARK --restore-mark"),)),
+    ("-j CONNMARK --restore-mark", (MarkCopyStatement("meta", "ct", 0, 0xFFFFFFFF),)),
+    ("-j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf0", (MarkCopyStatement("meta", "ct", 0xFFFFFF00, 0xF0),)),
+    ("-j CONNMARK --save-mark --mask 0xff", (MarkCopyStatement("ct", "meta", 0xFFFFFF00, 0xFF),)),
+    ("-j CONNMARK --set-mark 0x4/0x4", (MarkStatement("ct", 0x4, 0x4),)),
+    ("-j SET --add-set x src", (UnknownStatement("-j SET --add-set x src"),)),
 ])
 def test_targets(target, statements):
     assert one(f"-A INPUT {target}").statements == statements
+
+
+def test_notrack_in_the_raw_table():
+    assert one("-A PREROUTING -j CT --notrack", table="raw").statements == (NotrackStatement(),)
+    assert one("-A PREROUTING -j NOTRACK", table="raw").statements == (NotrackStatement(),)
 
 
 def test_nat_targets():
@@ -126,8 +131,8 @@ def test_nat_targets():
 def test_goto_and_jump_to_user_chains():
     r = one("-A INPUT -g my-chain", chains=":my-chain - [0:0]\n")
     assert r.statements == (Verdict("goto", "my-chain"),)
-    r = one("-A INPUT -j NOT-A-CHAIN")
-    assert isinstance(r.statements[0], UnknownStatement)
+    with pytest.raises(LocatedInputError, match="does not exist"):
+        one("-A INPUT -j NOT-A-CHAIN")
 
 
 def test_ipset_match_uses_members():
@@ -153,8 +158,8 @@ def test_ipv6_rules():
 
 @pytest.mark.parametrize("text,line,fragment", [
     ("-A INPUT -j ACCEPT\n", 1, "outside a table"),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A NOPE -j ACCEPT\nCOMMIT\n", 3, "not declared"),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", 1, "no COMMIT"),
+    ("*filter\n:INPUT ACCEPT [0:0]\n-A NOPE -j ACCEPT\nCOMMIT\n", 3, "does not exist"),
+    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", 4, "COMMIT expected"),
     ("*filter\n:INPUT ACCEPT [0:0]\n\n-A INPUT --bogus 1 -j ACCEPT\nCOMMIT\n", 4, "unknown option"),
     ("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n", 2, "policy"),
     ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1 -j ACCEPT\nCOMMIT\n", 3, "IPv6 address"),
@@ -164,3 +169,232 @@ def test_file_errors_name_the_line(text, line, fragment):
     with pytest.raises(LocatedInputError) as e:
         parse_iptables_save(text, version=4, backend="file", source="fw.rules")
     assert e.value.line == line and fragment in e.value.message and e.value.message.startswith("fw.rules:")
+
+
+# ---------------------------------------------------------------------------------------------
+# Options belong to the extension that defines them, in any order (issue 13, item 4)
+# ---------------------------------------------------------------------------------------------
+
+def rules_of(body: str, *, version: int = 4, table: str = "filter"):
+    (t,) = parse_iptables_save(f"*{table}\n{body}\nCOMMIT\n", version=version, backend="file", source="f.rules")
+    return {c.name: c.rules for c in t.chains}
+
+
+def test_generic_options_after_module_options_are_still_generic():
+    (r,) = rules_of("-A INPUT -p tcp --dport 33701:33801 -s fd00:18::/64 -j DROP", version=6)["INPUT"]
+    assert AddressMatch("saddr", 6, (net("fd00:18::/64"),)) in r.matches
+    assert PortMatch("dport", ((33701, 33801),)) in r.matches
+
+
+def test_an_option_of_the_implicit_protocol_match_after_another_module():
+    (r,) = rules_of("-A INPUT -p tcp -m state --state NEW --dport 22 -j ACCEPT")["INPUT"]
+    assert set(r.matches) == {ProtocolMatch(frozenset({6})), ConntrackStateMatch(frozenset({"new"})),
+                              PortMatch("dport", ((22, 22),))}
+
+
+def test_abbreviations_and_equals_and_options_after_the_target_as_getopt_reads_them():
+    rules = rules_of("-A INPUT -p tcp --dp 22 -j ACCEPT\n-A INPUT -j ACCEPT -p tcp --dport=23\n"
+                     "-A INPUT -p tcp -m multiport --dport 24,25 -j ACCEPT")["INPUT"]
+    assert PortMatch("dport", ((22, 22),)) in rules[0].matches
+    assert PortMatch("dport", ((23, 23),)) in rules[1].matches
+    assert PortMatch("dport", ((24, 24), (25, 25))) in rules[2].matches  # multiport's --dports
+
+
+@pytest.mark.parametrize("rule,fragment", [
+    ("-A INPUT --dport 22 -p tcp -j ACCEPT", "unknown option"),  # before -p: no match knows it
+    ("-A INPUT -p tcp ! ! --dport 22 -j ACCEPT", "consecutive !"),
+    ("-A INPUT -p tcp --dport ! 22 -j ACCEPT", "invalid port"),  # intrapositioned ! is gone
+    ("-A INPUT -p tcp --dp 3 -m multiport --dp 4 -j ACCEPT", "unknown option"),  # ambiguous
+    ("-A INPUT -p tcp -m udp --dport 22 -j ACCEPT", "requires '-p udp'"),
+    ("-A INPUT -s 1.2.3.4 -s 1.2.3.5 -j DROP", "multiple --source"),
+])
+def test_order_dependent_errors(rule, fragment):
+    with pytest.raises(LocatedInputError, match=fragment):
+        rules_of(rule)
+
+
+def test_numbers_are_read_as_c_does():
+    rules = rules_of("-A INPUT -p tcp --dport 026 -s 10.1 -j ACCEPT\n-A INPUT -s 010.0.0.1/0x18 -j ACCEPT\n"
+                     "-A INPUT -p udp --dport 70000 -j ACCEPT\n-A INPUT -p udp --dport 026 -j ACCEPT\n"
+                     "-A INPUT -s foo/0 -j ACCEPT")["INPUT"]
+    assert PortMatch("dport", ((22, 22),)) in rules[0].matches  # tcp: base 0, 026 is octal
+    assert AddressMatch("saddr", 4, (net("10.1.0.0/32"),)) in rules[0].matches  # abbreviated address
+    assert AddressMatch("saddr", 4, (net("8.0.0.0/24"),)) in rules[1].matches
+    assert PortMatch("dport", ((4464, 4464),)) in rules[2].matches  # udp: getaddrinfo keeps 16 bits
+    assert PortMatch("dport", ((26, 26),)) in rules[3].matches  # udp: decimal
+    assert rules[4].matches == ()  # a zero mask ignores the name
+
+
+def test_reversed_ranges_iptables_accepts_match_nothing():
+    rules = rules_of("-A INPUT -m iprange --src-range 1.2.3.9-1.2.3.1 -j ACCEPT\n"
+                     "-A INPUT -p udp --dport 5:1 -j ACCEPT")["INPUT"]
+    assert rules[0].matches == (AddressMatch("saddr", 4, ()),)
+    assert PortMatch("dport", ()) in rules[1].matches
+
+
+# ---------------------------------------------------------------------------------------------
+# Restore commands (issue 13, offline gaps): -I, -N, -P, -F, -X, -Z, -D, -R, -E
+# ---------------------------------------------------------------------------------------------
+
+def texts(rules):
+    return [r.origin.text for r in rules]
+
+
+def test_insert_positions_are_the_kernels():
+    rules = rules_of(":INPUT DROP [0:0]\n-A INPUT -j DROP\n-I INPUT 2 -s 198.18.0.2 -j ACCEPT\n"
+                     "-I INPUT -s 198.18.0.1 -j ACCEPT\n-I INPUT 1 -s 198.18.0.3,198.18.0.4 -j REJECT")["INPUT"]
+    # each address of an inserted rule is inserted at the same place in turn: the last comes first
+    assert [m.ranges for r in rules for m in r.matches] == [
+        (net("198.18.0.4/32"),), (net("198.18.0.3/32"),), (net("198.18.0.1/32"),), (net("198.18.0.2/32"),)]
+    assert [r.origin.position for r in rules] == [1, 2, 3, 4, 5]
+    assert [r.origin.line for r in rules] == [6, 6, 5, 3, 4]
+
+
+def test_chain_commands():
+    chains = rules_of(":INPUT ACCEPT [0:0]\n-N svc\n-A svc -p tcp --dport 22 -j ACCEPT\n-A svc -j RETURN\n"
+                      "-A INPUT -j svc\n-P INPUT DROP\n-N tmp\n-A tmp -j DROP\n-F tmp\n-X tmp\n-Z\n"
+                      "-D svc 2\n-R svc 1 -p tcp --dport 2222 -j ACCEPT\n-N old\n-E old new\n-A INPUT -j new\n"
+                      "-D INPUT -j new")
+    assert set(chains) == {"INPUT", "FORWARD", "OUTPUT", "svc", "new"}
+    assert texts(chains["svc"]) == ["-R svc 1 -p tcp --dport 2222 -j ACCEPT"]
+    assert texts(chains["INPUT"]) == ["-A INPUT -j svc"]
+    (t,) = parse_iptables_save("*filter\n-P INPUT DROP\nCOMMIT\n", version=4, backend="file")
+    assert t.chain("INPUT").policy == "drop"
+
+
+def test_a_table_given_twice_starts_afresh():
+    (t,) = parse_iptables_save("*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"
+                               "*filter\n:FORWARD DROP [0:0]\nCOMMIT\n", version=4, backend="file")
+    assert t.chain("INPUT").policy == "accept" and t.chain("INPUT").rules == ()
+    assert t.chain("FORWARD").policy == "drop"
+
+
+def test_ipv6_only_lines_are_skipped_in_ipv4_files_and_back():
+    text = "*filter\n-A INPUT -4 -p icmp -j ACCEPT\n-A INPUT -6 -p ipv6-icmp -j ACCEPT\nCOMMIT\n"
+    (v4,) = parse_iptables_save(text, version=4, backend="file", source="f")
+    (v6,) = parse_iptables_save(text, version=6, backend="file", source="f")
+    assert [r.origin.line for r in v4.chain("INPUT").rules] == [2]
+    assert [r.origin.line for r in v6.chain("INPUT").rules] == [3]
+
+
+@pytest.mark.parametrize("body,line,fragment", [
+    ("-A INPUT -j DROP\n-I INPUT 3 -j ACCEPT", 3, "insertion too big"),
+    ("-A INPUT -j DROP\n-R INPUT 2 -j ACCEPT", 3, "replacement too big"),
+    ("-A INPUT -j DROP\n-D INPUT 2", 3, "deletion too big"),
+    ("-D INPUT -j DROP", 2, "matching rule"),
+    ("-N x\n-N x", 3, "already exists"),
+    ("-N x\n-A x -j DROP\n-X x", 4, "not empty"),
+    ("-N x\n-A INPUT -j x\n-X x", 4, "refers to it"),
+    ("-N x\n-P x DROP", 3, "built-in chain"),
+    ("-N ACCEPT", 2, "target name"),
+    ("-A INPUT -j OUTPUT", 2, "built-in chain"),
+    ("-N x\n-N y\n-A x -j y\n-A y -j x\n-A INPUT -j x", 6, "loop"),
+    ("-A INPUT -h", 2, "prints help"),
+])
+def test_commands_iptables_restore_refuses(body, line, fragment):
+    with pytest.raises(LocatedInputError) as e:
+        parse_iptables_save(f"*filter\n{body}\nCOMMIT\n", version=4, backend="file", source="f.rules")
+    assert fragment in e.value.message and (e.value.file, e.value.line) == ("f.rules", line)
+
+
+# ---------------------------------------------------------------------------------------------
+# Strictness (issue 14): what iptables-restore rejects is exit 2 with file:line, never a guess
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table,rule,fragment", [
+    ("filter", "-P INPUT BOGUS", "bad policy"),
+    ("filter", "-P INPUT drop", "bad policy"),
+    ("filter", "-A INPUT -p tcp --dport 65536 -j ACCEPT", "invalid port"),
+    ("filter", "-A INPUT -p tcp --dport 5:1 -j ACCEPT", "min > max"),
+    ("filter", "-A INPUT -p tcp -m multiport --dports 100:1,0:70000 -j ACCEPT", "port"),
+    ("filter", "-A INPUT -m mark --mark zz -j ACCEPT", "bad mark"),
+    ("filter", "-A INPUT -j MARK --set-mark zz", "bad mark"),
+    ("filter", "-A INPUT -p tcp --tcp-flags FOO SYN -j ACCEPT", "unknown TCP flag"),
+    ("filter", "-A INPUT -p tcp --tcp-flags SYN,ECE SYN -j ACCEPT", "unknown TCP flag"),
+    ("filter", "-A INPUT -m conntrack --ctorigdst abc -j ACCEPT", "not found"),
+    ("filter", "-A INPUT -p icmp --icmp-type bogus -j ACCEPT", "ICMP type"),
+    ("filter", "-A INPUT -m foo --bar 1 -j ACCEPT", "couldn't load match"),
+    ("filter", "-A INPUT -o eth0 -j ACCEPT", "out-interface"),
+    ("filter", "-A INPUT -j REJECT --reject-with tcp-reset", "-p tcp"),
+    ("filter", "-A INPUT -j CT --notrack", "raw table"),
+    ("filter", "-A INPUT -j DNAT --to-destination 1.2.3.4", "nat table"),
+    ("filter", "-A INPUT -m owner --uid-owner 0 -j ACCEPT", "owner match"),
+    ("filter", "-A INPUT -m limit --limit 20000/s -j LOG", "too fast"),
+    ("filter", '-A INPUT -m comment --comment "a b"c -j ACCEPT', "bad argument"),
+    ("nat", "-A PREROUTING -j DNAT --to-destination abc", "bad IP address"),
+    ("nat", "-A PREROUTING -j DNAT --to-destination 1.2.3.4:80", "-p tcp"),
+    ("nat", "-A PREROUTING -j DROP", "not intended for filtering"),
+    ("nat", "-A INPUT -j DNAT --to-destination 1.2.3.4", "not valid in chain INPUT"),
+])
+def test_values_and_places_iptables_restore_refuses(table, rule, fragment):
+    with pytest.raises(LocatedInputError) as e:
+        parse_iptables_save(f"*{table}\n{rule}\nCOMMIT\n", version=4, backend="file", source="f.rules")
+    assert fragment in e.value.message and e.value.line == 2
+
+
+def test_a_v4_file_with_an_ipv6_address_is_an_error_not_a_crash():
+    with pytest.raises(LocatedInputError, match="IPv6 address"):
+        parse_iptables_save("*nat\n-A PREROUTING -s 2001:db8::1 -p tcp -j DNAT --to-destination 198.18.0.2:80\n"
+                            "COMMIT\n", version=4, backend="file")
+
+
+def test_errors_quote_little_of_the_input():
+    secret = "root:$6$abcdefghijklmnopqrstuvwxyz0123456789$ABCDEFGHIJKLMNOPQRSTUVWXYZ:19000:0:99999:7:::"
+    for text in (secret, f"*filter\n{secret}\nCOMMIT\n", f"*filter\n-A INPUT -m comment --comment {secret} x\n",
+                 "*filter\n-A INPUT -p tcp --dport " + "9" * 1_000_000 + "\nCOMMIT\n"):
+        with pytest.raises(LocatedInputError) as e:
+            parse_iptables_save(text, version=4, backend="file", source="f")
+        assert len(e.value.message) <= 160 and "$6$abcdefghijklmnopqrstuvwxyz0123456789$ABCDEF" not in e.value.message
+
+
+def test_a_megabyte_comment_is_refused_quickly():
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(LocatedInputError, match="longer than"):
+        parse_iptables_save('*filter\n-A INPUT -m comment --comment "' + "x" * 1_000_000 + '" -j ACCEPT\nCOMMIT\n',
+                            version=4, backend="file")
+    assert time.monotonic() - start < 1
+
+
+def test_hashlimit_connlimit_recent_first_client():
+    rules = rules_of("-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-name a -j ACCEPT\n"
+                     "-A INPUT -m hashlimit --hashlimit-above 10/sec --hashlimit-name b -j DROP\n"
+                     "-A INPUT -p tcp -m connlimit --connlimit-above 3 -j REJECT\n"
+                     "-A INPUT -p tcp -m connlimit --connlimit-upto 3 -j ACCEPT\n"
+                     "-A INPUT -p tcp -m connlimit --connlimit-above 0 -j REJECT\n"
+                     "-A INPUT -m recent --set --name ssh\n"
+                     "-A INPUT -m recent --rcheck --seconds 60 --hitcount 4 --name ssh -j DROP\n"
+                     "-A INPUT -m limit --limit 5/min -j ACCEPT\n"
+                     "-A INPUT -m statistic --mode random --probability 0.5 -j DROP")["INPUT"]
+    firsts = [next(m.first_client for m in r.matches if isinstance(m, NondeterministicMatch)) for r in rules]
+    assert firsts == [True, False, False, True, None, True, None, True, None]
+
+
+def test_physdev_rpfilter_string_u32_are_typed():
+    from auditor.model.ruleset import PayloadMatch, PhysdevMatch, ReversePathMatch
+
+    rules = rules_of("-A FORWARD -m physdev --physdev-is-bridged ! --physdev-in eth0 -j ACCEPT\n"
+                     "-A INPUT -m string --string foo --algo bm -j DROP\n"
+                     "-A INPUT -m u32 --u32 0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x41 -j DROP")
+    (phys,) = rules["FORWARD"][0].matches
+    assert isinstance(phys, PhysdevMatch) and phys.options == {"is-bridged", "in"} and phys.inverted == {"in"}
+    assert all(isinstance(r.matches[0], PayloadMatch) for r in rules["INPUT"])
+    raw = rules_of("-A PREROUTING -m rpfilter --loose --invert -j DROP\n-A PREROUTING -m rpfilter -j ACCEPT",
+                   table="raw")["PREROUTING"]
+    assert [r.matches for r in raw] == [(ReversePathMatch(strict=False, negated=True),),
+                                        (ReversePathMatch(strict=True),)]
+
+
+def test_ctdir_and_ipset_counter_options():
+    from auditor.model.ruleset import ConntrackDirectionMatch
+
+    (r,) = rules_of("-A INPUT -m conntrack --ctdir REPLY -j ACCEPT")["INPUT"]
+    assert r.matches == (ConntrackDirectionMatch("reply"),)
+    sets = {"s": IpsetInfo("s", "hash:ip", 4, ("198.18.0.9",))}
+    plain = one("-A INPUT -m set --match-set s src -j DROP", ipsets=sets).matches
+    for extra in ("--update-counters", "! --update-counters", "--update-subcounters", "--return-nomatch"):
+        assert one(f"-A INPUT -m set --match-set s src {extra} -j DROP", ipsets=sets).matches == plain
+    for extra in ("--packets-gt 5", "--bytes-lt 100", "! --packets-eq 1"):
+        (m,) = one(f"-A INPUT -m set --match-set s src {extra} -j DROP", ipsets=sets).matches
+        assert isinstance(m, NondeterministicMatch) and m.first_client is None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
 
 import pytest
 
 from auditor.collect.netns import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
-from auditor.errors import LocatedInputError
+from auditor.errors import InputError, LocatedInputError
 from auditor.model.ruleset import (
-    AddressMatch, FamilyMatch, PortMatch, ProtocolMatch, SetElementMatch, UnknownMatch, Verdict, VerdictMap,
+    AddressMatch, ConntrackDirectionMatch, EffectStatement, FamilyMatch, MarkCopyStatement, MarkStatement,
+    NatMapStatement, NondeterministicMatch, PortMatch, ProtocolMatch, ReversePathMatch, SetElementMatch,
+    UnknownMatch, UnknownStatement, Verdict, VerdictMap,
 )
 
 pytestmark = pytest.mark.root
@@ -103,3 +107,151 @@ def test_live_reader_skips_tables_owned_by_iptables_nft(netns):
     assert any(isinstance(m, UnknownMatch) and "multiport" in m.text for m in xt.matches)
     tables, _ = run_in_namespace(netns.path, read_nftables, skip=frozenset({("ip", "filter")}))
     assert {(t.family, t.name) for t in tables} == {("inet", "native")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Includes are resolved and read by fwaudit first, within the input limits (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+TABLE = "table inet t {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 accept\n  }\n}\n"
+
+
+@pytest.mark.parametrize("target", ["/dev/urandom", "/dev/zero", "DIR", "FIFO"])
+def test_includes_of_non_regular_files_are_refused(tmp_path, target):
+    if target == "DIR":
+        (tmp_path / "d").mkdir()
+        target = str(tmp_path / "d")
+    elif target == "FIFO":
+        target = str(tmp_path / "fifo")
+        os.mkfifo(target)
+    main = tmp_path / "main.nft"
+    main.write_text(f'include "{target}"\n' + TABLE)
+    with pytest.raises(InputError, match="not a regular file|is a directory"):
+        read_nft_file(main)
+
+
+def test_an_included_foreign_file_is_never_quoted(tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$salt$hashhashhashhash:19000:0:99999:7:::\n")
+    secret.chmod(0o600)
+    main = tmp_path / "main.nft"
+    main.write_text(TABLE + f'include "{secret}"\n')
+    with pytest.raises(LocatedInputError) as e:
+        read_nft_file(main)
+    assert (e.value.file, e.value.line) == (str(secret), 1)
+    assert "hashhash" not in e.value.message and "19000" not in e.value.message
+
+
+def test_includes_relative_to_the_including_file_and_globs(tmp_path):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "b.nft").write_text('include "../rules/extra.nft"\n')
+    (tmp_path / "conf.d" / "a.nft").write_text(TABLE)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "extra.nft").write_text("add rule inet t input udp dport 53 accept\n")
+    main = tmp_path / "main.nft"
+    main.write_text('include "conf.d/*.nft"\n')
+    (t,), _ = read_nft_file(main)
+    rules = t.chain("input").rules
+    assert [r.origin.text for r in rules] == ["tcp dport 22 accept", "udp dport 53 accept"]
+    assert rules[1].origin.file == str(tmp_path / "rules" / "extra.nft") and rules[1].origin.line == 1
+
+
+def test_missing_and_looping_includes(tmp_path):
+    main = tmp_path / "main.nft"
+    main.write_text('# include "commented-out.nft"\ninclude "missing.nft"\n')
+    with pytest.raises(LocatedInputError, match="not found") as e:
+        read_nft_file(main)
+    assert e.value.line == 2
+    main.write_text('include "main.nft"\n')
+    with pytest.raises(InputError, match="includes itself"):
+        read_nft_file(main)
+
+
+def test_a_megabyte_comment_is_quick(tmp_path):
+    import time
+
+    main = tmp_path / "main.nft"
+    main.write_text(TABLE.replace("accept\n", 'accept comment "' + "x" * 120 + '"\n') + "#" + "y" * 1_000_000 + "\n")
+    start = time.monotonic()
+    read_nft_file(main)
+    assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Constructs of real rulesets that made whole rulesets indeterminate (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+CONSTRUCTS = Path(__file__).resolve().parents[1] / "data" / "nft-constructs.nft"
+
+
+@pytest.fixture(scope="module")
+def constructs():
+    tables, _ = read_nft_file(CONSTRUCTS)
+    return {r.origin.line: r for t in tables for c in t.chains for r in c.rules}
+
+
+def test_ct_state_vmap_and_vmaps_with_jumps(constructs):
+    (vm,) = constructs[8].statements
+    assert vm == VerdictMap(("ctstate",), ((("invalid",), Verdict("drop")), (("established",), Verdict("accept")),
+                                           (("related",), Verdict("accept"))))
+    (vm,) = constructs[37].statements
+    assert vm.entries == ((((22, 22),), Verdict("jump", "other")), (((23, 23),), Verdict("goto", "other")))
+
+
+@pytest.mark.parametrize("line,kind,first", [
+    (9, "limit", True), (10, "limit", False), (11, "meter", False), (12, "meter", False), (13, "meter", True),
+    (14, "ct count", False), (15, "ct count", True), (35, "quota", None), (36, "numgen", None),
+])
+def test_rate_and_count_limits_say_what_a_first_client_gets(constructs, line, kind, first):
+    (m,) = [m for m in constructs[line].matches if isinstance(m, NondeterministicMatch)]
+    assert (m.kind, m.first_client) == (kind, first)
+
+
+def test_direction_reverse_path_and_raw_payload(constructs):
+    assert constructs[16].matches == (ConntrackDirectionMatch("original"),)
+    assert constructs[17].matches == (ReversePathMatch(strict=True, negated=True),)  # oif missing: check fails
+    assert constructs[18].matches == (ReversePathMatch(strict=False, negated=True),)
+    assert constructs[19].matches == (ReversePathMatch(strict=True),)
+    assert constructs[20].matches == (PortMatch("dport", ((22, 22),)),)  # @th,16,16: nft knows it is a port
+    assert isinstance(constructs[21].matches[0], UnknownMatch)  # @nh bits: a header field, not payload
+
+
+def test_mark_copies_and_fate_neutral_statements(constructs):
+    assert constructs[22].statements == (MarkCopyStatement("meta", "ct", 0, 0xFFFFFFFF),)
+    assert constructs[23].statements == (MarkCopyStatement("ct", "meta", 0, 0xFFFFFFFF),)
+    assert constructs[24].statements == (EffectStatement("ct helper"),)
+    assert constructs[25].statements == (EffectStatement("nftrace"),)
+    assert isinstance(constructs[26].statements[0], UnknownStatement)  # ct zone set: not fate-neutral
+    assert constructs[27].statements == (EffectStatement("priority"),)
+    assert constructs[28].statements == (MarkStatement("meta", 0xFFFFFF00, 0),)  # meta mark set meta mark and 0xff
+    mss = next(r for r in constructs.values() if "maxseg" in r.origin.text)
+    assert mss.statements == (EffectStatement("tcp option"),)
+
+
+def test_unknown_concatenations_keep_their_protocol_first(constructs):
+    matches = constructs[29].matches
+    assert matches[:2] == (ProtocolMatch(frozenset({58})), FamilyMatch(6)) and isinstance(matches[2], UnknownMatch)
+
+
+@pytest.mark.parametrize("line,family,detail", [
+    (30, 6, "icmpv6 port-unreachable"), (31, 4, "icmp port-unreachable"), (32, None, "icmpx admin-prohibited"),
+    (33, None, "tcp reset"), (34, None, "icmpx port-unreachable"),
+])
+def test_icmp_rejects_in_inet_tables_apply_to_their_family_only(constructs, line, family, detail):
+    r = constructs[line]
+    assert r.statements == (Verdict("reject", detail=detail),)
+    families = [m.version for m in r.matches if isinstance(m, FamilyMatch)]
+    assert families == ([family] if family else [])
+
+
+def test_nat_maps(constructs):
+    addr = lambda a: (int(ipaddress.ip_address(a)),) * 2  # noqa: E731
+    rules = [r for r in constructs.values() if r.origin.chain == "pre"]
+    assert [r.matches for r in rules][0] == (ProtocolMatch(frozenset({6})),)  # nft adds meta l4proto tcp
+    assert rules[0].statements == (NatMapStatement("dnat", ("dport",), ((((80, 80),), addr("198.18.3.2"), None),
+                                                                        (((81, 81),), addr("198.18.3.3"), None)), 4),)
+    assert rules[1].statements == (NatMapStatement(
+        "dnat", ("daddr", "dport"), (((addr("198.18.0.2"), (82, 82)), addr("198.18.3.2"), (8080, 8080)),), 4),)
+    assert rules[2].statements == (NatMapStatement("redirect", ("dport",), ((((83, 83),), None, (8083, 8083)),)),)
+    assert rules[3].statements[0].set_name == "dm" and rules[4].statements[0].set_name == "dpm"
+    assert not any(r.unknowns for r in rules)
