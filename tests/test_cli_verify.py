@@ -52,6 +52,13 @@ def ids(res):
 def test_compliant_candidate_passes(tmp_path):
     res = verify(tmp_path, GOOD, "--format", "json")
     assert res.returncode == 0 and ids(res) == []
+    # compliant because it was evaluated: every zone on eth0, and the declared ports admitted
+    firewall = json.loads(res.stdout)["views"]["firewall"]
+    assert sorted((v["zone"], v["in_interface"]) for v in firewall) == [("internet", "eth0"), ("lan", "eth0")]
+    admitted = {(v["zone"], e["protocol"], p) for v in firewall for e in v["exposure"] if e["verdict"] == "accept"
+                for p in (22, 80, 443, 3306) if e["ports"][0] <= p <= e["ports"][1]}
+    assert admitted == {("lan", "tcp", 22), ("lan", "tcp", 80), ("lan", "tcp", 443),
+                        ("internet", "tcp", 80), ("internet", "tcp", 443)}
 
 
 def test_extra_port_is_reported_at_its_line(tmp_path):
@@ -113,7 +120,8 @@ def test_broken_candidate_is_a_located_input_error(tmp_path):
     res = verify(tmp_path, GOOD.replace("policy drop;", "policy dorp;"))
     assert res.returncode == 2 and "cand.nft:3:" in res.stderr and "Traceback" not in res.stderr
     res = verify(tmp_path, GOOD, "--interface", "bogus")
-    assert res.returncode == 2
+    assert res.returncode == 2 and res.stdout == ""
+    assert "--interface 'bogus': expected NAME=ADDR/LEN" in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.mark.root
