@@ -92,7 +92,62 @@ def test_seeded_flaws_give_exactly_the_expected_findings(host, tmp_path):
     base = tmp_path / "base.json"
     assert run("baseline", "accept", "--policy", str(policy), "--target", f"netns:{host.name}", "-o", str(base)).returncode == 0
     res = run("audit", "--policy", str(policy), "--target", f"netns:{host.name}", "--baseline", str(base), "--format", "json")
-    assert res.returncode == 0 and json.loads(res.stdout)["drift"]["unchanged"] == 3
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["findings"] == []
+    assert doc["drift"] == {"baseline": str(base), "new": 0, "unchanged": 3, "resolved": []}
+
+
+def _wait_listening(ns, port: int, present: bool) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while (f":{port} " in ns.exec(["ss", "-tlnH"]).stdout) != present:
+        assert time.monotonic() < deadline, f"port {port} {'never' if present else 'still'} listening"
+        time.sleep(0.05)
+
+
+def test_baseline_reports_new_and_resolved_findings(host, tmp_path):
+    """After the baseline, one flaw is fixed (resolved) and another appears (new): only the new
+    one is reported and fails the run, the fixed ones are listed as resolved."""
+    policy = str(tmp_path / "policy.yaml")
+    flaw = host.spawn([sys.executable, "-m", "auditor.probe.servers", "--name", "postgres", "--tcp", "5433"],
+                      stdout=subprocess.PIPE, text=True)
+    assert flaw.stdout.readline().strip() == "ready"
+    host.exec(["nft", "add", "rule", "inet", "filter", "input", "tcp", "dport", "5433", "accept"])
+    base = tmp_path / "base.json"
+    assert run("baseline", "accept", "--policy", policy, "--target", f"netns:{host.name}", "-o", str(base)).returncode == 0
+    flaw.kill()
+    flaw.wait()
+    _wait_listening(host, 5433, present=False)
+    new = host.spawn([sys.executable, "-m", "auditor.probe.servers", "--name", "redis-server", "--tcp", "6379"],
+                     stdout=subprocess.PIPE, text=True)
+    assert new.stdout.readline().strip() == "ready"
+    res = run("audit", "--policy", policy, "--target", f"netns:{host.name}", "--baseline", str(base), "--format", "json")
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    # new: the undeclared redis, and the accept rule left behind for 5433 is now a latent hole
+    assert sorted(f["id"] for f in doc["findings"]) == ["FWA001:tcp/6379", "FWA104:internet:tcp", "FWA104:lan:tcp"]
+    assert doc["drift"] == {"baseline": str(base), "new": 3, "unchanged": 0,
+                            "resolved": ["FWA001:tcp/5433", "FWA101:internet:tcp/5433", "FWA101:lan:tcp/5433"]}
+    text = run("audit", "--policy", policy, "--target", f"netns:{host.name}", "--baseline", str(base))
+    assert "3 new, 0 unchanged, 3 resolved" in text.stdout
+
+
+def test_no_firewall_reconciles_declared_and_listening_only(host, tmp_path):
+    """The seeded flaw is exposed by the firewall too; without the firewall view only the
+    listening-side finding remains, and the report says the view was not requested."""
+    p = host.spawn([sys.executable, "-m", "auditor.probe.servers", "--name", "postgres", "--tcp", "5433"],
+                   stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    host.exec(["nft", "add", "rule", "inet", "filter", "input", "tcp", "dport", "5433", "accept"])
+    res = run("audit", "--policy", str(tmp_path / "policy.yaml"), "--target", f"netns:{host.name}", "--no-firewall",
+              "--format", "json")
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert [f["id"] for f in doc["findings"]] == ["FWA001:tcp/5433"]
+    assert doc["views"]["firewall"] is None and "firewall view not requested" in doc["notes"]
+    assert {l["port"] for l in doc["views"]["listening"]} == {2222, 5432, 5433}
 
 
 def test_every_report_format_and_atomic_output(host, tmp_path):
