@@ -125,6 +125,26 @@ def test_broken_candidate_is_a_located_input_error(tmp_path):
 
 
 @pytest.mark.root
+def test_diff_against_the_live_firewall_of_a_target(netns, tmp_path):
+    """--against-target reads the firewall running in the target (here a namespace whose live
+    rules also admit 8080 and keep 443 closed) and reports what the candidate changes."""
+    live = GOOD.replace("tcp dport { 80, 443 } accept", "tcp dport { 80, 8080 } accept")
+    netns.exec(["nft", "-f", "-"], input=live)
+    res = verify(tmp_path, GOOD, "--against-target", f"netns:{netns.name}", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert {(d["zone"], d["protocol"], tuple(d["ports"]), d["before"], d["after"]) for d in doc["diff"]} == {
+        ("lan", "tcp", (443, 443), "drop", "accept"), ("internet", "tcp", (443, 443), "drop", "accept"),
+        ("lan", "tcp", (8080, 8080), "accept", "drop"), ("internet", "tcp", (8080, 8080), "accept", "drop")}
+    assert any(n.startswith(f"vs netns:{netns.name}: zone lan") and n.endswith("443: drop -> accept")
+               for n in doc["notes"]), doc["notes"]
+    same = verify(tmp_path, live, "--against-target", f"netns:{netns.name}")
+    assert f"vs netns:{netns.name}: no change in reachability" in same.stdout
+    gone = verify(tmp_path, GOOD, "--against-target", "netns:fwa-no-such-namespace")
+    assert gone.returncode == 2 and "no network namespace named 'fwa-no-such-namespace'" in gone.stderr
+
+
+@pytest.mark.root
 def test_policy_init_drafts_a_valid_policy_from_a_host(netns, tmp_path):
     netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
     netns.exec(["ip", "addr", "add", "198.18.90.1/24", "dev", "eth0"])
