@@ -95,13 +95,14 @@ def test_udp_scan_paces_past_the_icmp_rate_limit(target):
 
 @pytest.mark.root
 def test_killed_scan_is_cleaned_up_by_cleanup(target):
-    probes_before = set(leftover_namespaces(PROBE_PREFIX))
     code = (f"import os, signal\nfrom auditor.probe.vantage import VantagePoint\n"
             f"vp = VantagePoint('{target.path}', ['198.18.80.77'], destination='198.18.80.1')\n"
-            "print('attached', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+            "print('attached', os.getpid(), flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == -signal.SIGKILL and "attached" in p.stdout
-    left = set(leftover_namespaces(PROBE_PREFIX)) - probes_before
+    assert p.returncode == -signal.SIGKILL and p.stdout.startswith("attached ")
+    # only the killed run's own: other scans on the machine may come and go meanwhile, and a
+    # live one's namespace must survive the cleanup
+    left = {n for n in leftover_namespaces(PROBE_PREFIX) if n.startswith(f"{PROBE_PREFIX}{p.stdout.split()[1]}-")}
     assert left and "198.18.80.77" in target.exec(["ip", "route"]).stdout
     res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and "netns" in res.stdout
