@@ -6,8 +6,8 @@ expectations written with these helpers are the independent side: what each rule
 means, in the model's terms, written by hand from the file.
 
 ``semantics`` keeps what decides a packet's fate and drops what is only for display (rule
-texts, positions, the text of history-dependent matches); match order within a rule does not
-matter (a rule is a conjunction).
+texts, positions, the text of history-dependent matches, the reject variant a verdict keeps
+for display); match order within a rule does not matter (a rule is a conjunction).
 """
 
 from __future__ import annotations
@@ -64,8 +64,14 @@ def _match_key(m: object) -> object:
     return m
 
 
+def _statement_key(s: object) -> object:
+    if isinstance(s, Verdict):
+        return Verdict(s.kind, s.chain)
+    return s
+
+
 def _normal(matches: Iterable[object], statements: Iterable[object]) -> tuple:
-    return (tuple(sorted((_match_key(m) for m in matches), key=repr)), tuple(statements))
+    return (tuple(sorted((_match_key(m) for m in matches), key=repr)), tuple(_statement_key(s) for s in statements))
 
 
 def semantic(r: Rule) -> tuple:

@@ -47,7 +47,7 @@ FIREWALLD = {
         rule(InterfaceMatch("iif", ("lo",)), ACCEPT),
         rule(ConntrackStateMatch(frozenset({"invalid"})), DROP),
         rule(jump("filter_INPUT_ZONES")),
-        rule(Verdict("reject", detail="admin-prohibited")),
+        rule(Verdict("reject")),
     ],
     ("inet", "firewalld", "filter_INPUT_ZONES"): [
         rule(FamilyMatch(4), addr("saddr", "198.18.10.0/24"), goto(FW + "trusted")),
@@ -97,7 +97,7 @@ TELLING_RULES = {
         ("filter", "ufw-before-input", 9): rule(proto("udp"), dport(67, field="sport"), dport(68), ACCEPT),
         ("filter", "ufw-after-input", 7): rule(AddrTypeMatch("daddr", frozenset({"BROADCAST"})),
                                                jump("ufw-skip-to-policy-input")),
-        ("filter", "ufw-user-limit", 2): rule(Verdict("reject", detail="icmp-port-unreachable")),
+        ("filter", "ufw-user-limit", 2): rule(Verdict("reject")),
     },
     "kube-proxy.rules": {
         ("nat", "KUBE-MARK-MASQ", 1): rule(MarkStatement("meta", 0x4000, 0x4000)),
