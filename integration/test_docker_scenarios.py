@@ -82,7 +82,10 @@ def test_container_target_info_and_listeners(docker_lab, app_net):
     info = container_info(c.name, base_url=docker_lab.docker_host)
     assert info.pid == docker_lab.container_pid(c) and info.networks[0].address.startswith("198.18.60.")
     assert info.networks[0].bridge and info.networks[0].bridge.startswith("br-")
-    assert [(p.protocol, p.host_port, p.container_port) for p in info.published] == [("tcp", 18080, 80)] * len(info.published)
+    # one binding per address family the engine publishes on; at least the IPv4 one
+    published = [(p.protocol, p.host_ip, p.host_port, p.container_port) for p in info.published]
+    assert ("tcp", "0.0.0.0", 18080, 80) in published and set(published) <= {
+        ("tcp", "0.0.0.0", 18080, 80), ("tcp", "::", 18080, 80)}
     doc = json.loads(fwaudit(docker_lab, "listeners", "--target", f"container:{c.name}", "--format", "json").stdout)
     assert ("tcp", 80, "httpd") in {(l["protocol"], l["port"], p["name"]) for l in doc["listeners"] for p in l["processes"]}
     res = fwaudit(docker_lab, "listeners", "--target", "container:fwa-it-no-such-container")
@@ -196,4 +199,59 @@ def test_container_audit_with_scan_probed_and_static_agree(docker_lab, app_net, 
     probed = {(p["source"], p["protocol"], p["ports"][0], p["state"]) for p in doc["views"]["probed"]}
     assert ("198.18.60.254", "tcp", 80, "open") in probed and ("198.19.255.254", "tcp", 80, "open") in probed
     assert doc["findings"] == []
+    c.remove(force=True)
+
+
+MULTI_FW = """table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    iifname "eth1" tcp dport 80 accept
+  }
+}
+"""
+
+
+def test_container_on_two_networks_rules_exposure_and_scan(docker_lab, app_net):
+    """A container whose first network is eth0 and whose app network (the one scanned) is eth1,
+    with a firewall that admits http on eth1 only: rules, exposure and scan --explain of the
+    container target must all see the container's own namespace and its real interfaces."""
+    zone_net = docker_lab.network("zone", "198.18.64.0/24")
+    c = docker_lab.run("multi", ["httpd", "-f", "-p", "80"], network=zone_net)
+    app_net.connect(c)
+    docker_lab.in_container(c, ["nft", "-f", "-"], input=MULTI_FW)
+    wait_listening(docker_lab, c, 80)
+    target = f"container:{c.name}"
+    app = [n for n in container_info(c.name, base_url=docker_lab.docker_host).networks if n.name == app_net.name][0]
+
+    rules = json.loads(fwaudit(docker_lab, "rules", "--target", target, "--format", "json").stdout)
+    assert rules["target"] == target and rules["unknown_rules"] == 0
+    tables = {(t["backend"], t["family"], t["name"]): t for t in rules["tables"]}
+    (chain,) = tables[("nftables", "inet", "filter")]["chains"]
+    assert [r["text"] for r in chain["rules"]] == ["ct state established,related accept",
+                                                   'iifname "eth1" tcp dport 80 accept']
+    chains = {c["name"] for t in rules["tables"] for c in t["chains"]}
+    assert "DOCKER-USER" not in chains and "DOCKER" not in chains  # the engine's rules are elsewhere
+
+    def exposure(iface):
+        res = fwaudit(docker_lab, "exposure", "--target", target, "--in-interface", iface, "--format", "json")
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        return doc, {p: [e["verdict"] for e in doc["exposure"]
+                         if e["protocol"] == "tcp" and e["ports"][0] <= p <= e["ports"][1]] for p in (80, 81)}
+
+    doc, verdicts = exposure("eth1")
+    assert doc["destination"] == app.address and verdicts == {80: ["accept"], 81: ["drop"]}
+    assert exposure("eth0")[1] == {80: ["drop"], 81: ["drop"]}
+
+    res = fwaudit(docker_lab, "scan", "--target", target, "--source", "198.18.60.201", "--ports", "79-81",
+                  "--explain", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    scan = json.loads(res.stdout)
+    assert scan["destination"] == app.address and scan["in_interface"] == app.bridge
+    states = {r["ports"][0]: r["state"] for r in scan["results"] if r["ports"][0] == r["ports"][1]}
+    assert states[80] == "open" and states[81] == "filtered"
+    assert {(e["ports"][0], e["verdict"], e["agrees"]) for e in scan["explain"] if e["ports"][0] <= 80 <= e["ports"][1]} \
+        == {(80, "accept", True)}
+    assert [e for e in scan["explain"] if not e["agrees"]] == []
     c.remove(force=True)

@@ -52,6 +52,13 @@ def ids(res):
 def test_compliant_candidate_passes(tmp_path):
     res = verify(tmp_path, GOOD, "--format", "json")
     assert res.returncode == 0 and ids(res) == []
+    # compliant because it was evaluated: every zone on eth0, and the declared ports admitted
+    firewall = json.loads(res.stdout)["views"]["firewall"]
+    assert sorted((v["zone"], v["in_interface"]) for v in firewall) == [("internet", "eth0"), ("lan", "eth0")]
+    admitted = {(v["zone"], e["protocol"], p) for v in firewall for e in v["exposure"] if e["verdict"] == "accept"
+                for p in (22, 80, 443, 3306) if e["ports"][0] <= p <= e["ports"][1]}
+    assert admitted == {("lan", "tcp", 22), ("lan", "tcp", 80), ("lan", "tcp", 443),
+                        ("internet", "tcp", 80), ("internet", "tcp", 443)}
 
 
 def test_extra_port_is_reported_at_its_line(tmp_path):
@@ -113,7 +120,28 @@ def test_broken_candidate_is_a_located_input_error(tmp_path):
     res = verify(tmp_path, GOOD.replace("policy drop;", "policy dorp;"))
     assert res.returncode == 2 and "cand.nft:3:" in res.stderr and "Traceback" not in res.stderr
     res = verify(tmp_path, GOOD, "--interface", "bogus")
-    assert res.returncode == 2
+    assert res.returncode == 2 and res.stdout == ""
+    assert "--interface 'bogus': expected NAME=ADDR/LEN" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.root
+def test_diff_against_the_live_firewall_of_a_target(netns, tmp_path):
+    """--against-target reads the firewall running in the target (here a namespace whose live
+    rules also admit 8080 and keep 443 closed) and reports what the candidate changes."""
+    live = GOOD.replace("tcp dport { 80, 443 } accept", "tcp dport { 80, 8080 } accept")
+    netns.exec(["nft", "-f", "-"], input=live)
+    res = verify(tmp_path, GOOD, "--against-target", f"netns:{netns.name}", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert {(d["zone"], d["protocol"], tuple(d["ports"]), d["before"], d["after"]) for d in doc["diff"]} == {
+        ("lan", "tcp", (443, 443), "drop", "accept"), ("internet", "tcp", (443, 443), "drop", "accept"),
+        ("lan", "tcp", (8080, 8080), "accept", "drop"), ("internet", "tcp", (8080, 8080), "accept", "drop")}
+    assert any(n.startswith(f"vs netns:{netns.name}: zone lan") and n.endswith("443: drop -> accept")
+               for n in doc["notes"]), doc["notes"]
+    same = verify(tmp_path, live, "--against-target", f"netns:{netns.name}")
+    assert f"vs netns:{netns.name}: no change in reachability" in same.stdout
+    gone = verify(tmp_path, GOOD, "--against-target", "netns:fwa-no-such-namespace")
+    assert gone.returncode == 2 and "no network namespace named 'fwa-no-such-namespace'" in gone.stderr
 
 
 @pytest.mark.root

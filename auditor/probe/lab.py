@@ -1,7 +1,9 @@
 """The built-in demo lab: a deliberately misconfigured "host" in network namespaces.
 
 ``fwaudit lab up`` builds it, ``fwaudit lab down`` removes it (and anything left by an earlier
-run). Everything is named ``fwa-lab-*`` and lives in 198.18.0.0/15:
+run). Everything is named ``fwa-lab-*`` and lives in 198.18.0.0/15. Callers may give another
+name prefix (the tests do, so a test run and a demo on the same machine never tear down each
+other's lab); everything inside the namespaces is the same:
 
     fwa-lab-lan (198.18.0.10) ──lan0── fwa-lab-host ──wan0── fwa-lab-wan (198.19.0.10)
                                  198.18.0.2   198.19.0.2
@@ -28,7 +30,6 @@ from auditor.errors import EnvironmentProblem
 from auditor.probe.namespaces import Namespace, connect, leftover_namespaces, remove_namespace
 
 LAB_PREFIX = "fwa-lab-"
-HOST, LAN, WAN = "fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"
 
 #: (process name, tcp ports, udp ports, bind address)
 SERVICES = (
@@ -63,12 +64,13 @@ class LabInfo:
     addresses: dict[str, str]
 
 
-def lab_up() -> LabInfo:
-    """Build the lab from scratch (an existing one is removed first)."""
-    lab_down()
+def lab_up(prefix: str = LAB_PREFIX) -> LabInfo:
+    """Build the lab from scratch (an existing one with this prefix is removed first)."""
+    lab_down(prefix)
+    names = (f"{prefix}host", f"{prefix}lan", f"{prefix}wan")
     made: list[Namespace] = []
     try:
-        host, lan, wan = (Namespace(n) for n in (HOST, LAN, WAN))
+        host, lan, wan = (Namespace(n) for n in names)
         made += [host, lan, wan]
         connect(host, "lan0", lan, "eth0")
         connect(host, "wan0", wan, "eth0")
@@ -86,8 +88,8 @@ def lab_up() -> LabInfo:
             ns.close()
         raise
     return LabInfo(
-        host=HOST,
-        namespaces=(HOST, LAN, WAN),
+        host=names[0],
+        namespaces=names,
         addresses={"lan0": "198.18.0.2", "wan0": "198.19.0.2", "lan client": "198.18.0.10",
                    "wan client": "198.19.0.10"},
     )
@@ -105,12 +107,13 @@ def _start_detached(ns: Namespace, name: str, tcp: str, udp: str, bind: str) -> 
     proc.stdout.close()
 
 
-def lab_down() -> list[str]:
-    """Remove every lab namespace (and the processes in it); returns what was removed."""
-    gone = leftover_namespaces(LAB_PREFIX)
+def lab_down(prefix: str = LAB_PREFIX) -> list[str]:
+    """Remove every lab namespace with this prefix (and the processes in it); returns what was
+    removed."""
+    gone = leftover_namespaces(prefix)
     for name in gone:
         remove_namespace(name)
     deadline = time.monotonic() + 5
-    while leftover_namespaces(LAB_PREFIX) and time.monotonic() < deadline:
+    while leftover_namespaces(prefix) and time.monotonic() < deadline:
         time.sleep(0.05)
     return gone

@@ -16,6 +16,7 @@ from pathlib import Path
 from auditor.collect.netns import run_in_namespace
 from auditor.collect.target import Target, namespace_path, require_root
 from auditor.errors import InputError
+from auditor.model.host import HostContext
 from auditor.model.policy import Policy
 from auditor.model.scan import ScanResult
 from auditor.probe import synscan
@@ -184,8 +185,8 @@ def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:
     out = []
     for r in results:
         iface = r.in_interface
-        if target.kind == "container":
-            iface = "eth0"  # the probe arrives on the container's own interface
+        if target.kind == "container":  # the probe crossed the bridge: it arrives on the container's own interface
+            iface = interface_holding(host, r.destination, target)
         sources = tuple(sorted({e.source for e in r.entries}))
         exp = evaluate_exposure(rules, host, ExposureQuery(iface, r.destination, sources), target=str(target))
         for c in compare(r, exp, lambda proto, port: (proto, port) in listening):
@@ -193,3 +194,14 @@ def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:
                         "verdict": c.verdict, "agrees": c.agrees,
                         "rule": c.entry.decisive[-1].text if c.entry.decisive else None})
     return out
+
+
+def interface_holding(host: HostContext, address: str, target: Target) -> str:
+    """The interface of ``host`` that carries ``address``: where a probe sent to that address
+    over the container's network arrives. Not always ``eth0``: a container on several networks
+    has ``eth1``…, and interfaces can be renamed inside the container."""
+    wanted = ipaddress.ip_address(address)
+    for i in host.interfaces:
+        if any(a.ip == wanted for a in i.addresses):
+            return i.name
+    raise InputError(f"{address} is not an address of {target}: cannot tell where the probe arrived")

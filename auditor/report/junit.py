@@ -2,8 +2,8 @@
 testcase per finding (its id as the name, the evidence in the failure body).
 
 The shape is the one Jenkins, GitLab and GitHub test reporters accept (``testsuites`` →
-``testsuite`` → ``testcase`` with optional ``failure``), checked against the schema in
-``tests/report/junit.xsd``.
+``testsuite`` → ``testcase`` with optional ``failure``), checked against the Jenkins xUnit
+plugin's published schema (``tests/report/junit-10.xsd``).
 """
 
 from __future__ import annotations

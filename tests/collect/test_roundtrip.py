@@ -12,6 +12,11 @@ from auditor.collect.netns import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
 from auditor.collect.ruleset import collect_ruleset
 from auditor.collect.xtables import read_ipsets, read_iptables_legacy, read_iptables_nft
+from auditor.model.ruleset import (
+    AddrTypeMatch, ConntrackStateMatch, EffectStatement, FamilyMatch, InterfaceMatch, MarkMatch, MarkStatement,
+    NatStatement, NondeterministicMatch, NotrackStatement, SetElementMatch, Verdict, VerdictMap,
+)
+from tests.collect.rule_expectations import ACCEPT, DROP, RETURN, addr, dport, headers, proto, rule, semantics
 
 pytestmark = pytest.mark.root
 
@@ -71,6 +76,64 @@ NFT = """table inet fw {
 """
 
 
+# What IPT and NFT say, read by hand (see rule_expectations): the judge of both the file
+# reader and the live readers, which otherwise share their parser with each other.
+A = addr
+EXPECTED_IPT = {
+    ("ip", "raw", "PREROUTING"): [rule(proto("udp"), dport(123), NotrackStatement())],
+    ("ip", "raw", "OUTPUT"): [],
+    ("ip", "mangle", "PREROUTING"): [rule(proto("tcp"), dport(3000), MarkStatement("meta", 0xFFFFFFFF, 0x10))],
+    **{("ip", "mangle", c): [] for c in ("INPUT", "FORWARD", "OUTPUT", "POSTROUTING")},
+    ("ip", "nat", "PREROUTING"): [
+        rule(InterfaceMatch("iif", ("eth0",)), proto("tcp"), dport(8080),
+             NatStatement("dnat", A("daddr", "198.18.3.2").ranges[0], 4, (80, 80))),
+        rule(proto("tcp"), dport(2222), NatStatement("redirect", ports=(22, 22))),
+    ],
+    **{("ip", "nat", c): [] for c in ("INPUT", "OUTPUT", "POSTROUTING")},
+    ("ip", "filter", "INPUT"): [
+        rule(InterfaceMatch("iif", ("lo",)), ACCEPT),
+        rule(ConntrackStateMatch(frozenset({"related", "established"})), ACCEPT),
+        rule(A("saddr", "198.18.0.0/24"), proto("tcp"), dport(22, (80, 90)), Verdict("jump", "web")),
+        rule(A("saddr", "198.18.1.0/24", negated=True), proto("udp"), dport(53, negated=True),
+             Verdict("reject")),
+        rule(A("saddr", "198.18.2.1-198.18.2.9"), AddrTypeMatch("daddr", frozenset({"LOCAL"})), ACCEPT),
+        rule(MarkMatch("meta", 0x10, 0xFF), ACCEPT),
+    ],
+    ("ip", "filter", "FORWARD"): [],
+    ("ip", "filter", "OUTPUT"): [],
+    ("ip", "filter", "web"): [rule(proto("tcp"), dport(22), RETURN), rule(ACCEPT)],
+}
+IPT_HEADERS = {
+    ("ip", "raw", "PREROUTING"): ("prerouting", -300, "accept"), ("ip", "raw", "OUTPUT"): ("output", -300, "accept"),
+    ("ip", "mangle", "PREROUTING"): ("prerouting", -150, "accept"), ("ip", "mangle", "INPUT"): ("input", -150, "accept"),
+    ("ip", "mangle", "FORWARD"): ("forward", -150, "accept"), ("ip", "mangle", "OUTPUT"): ("output", -150, "accept"),
+    ("ip", "mangle", "POSTROUTING"): ("postrouting", -150, "accept"),
+    ("ip", "nat", "PREROUTING"): ("prerouting", -100, "accept"), ("ip", "nat", "INPUT"): ("input", 100, "accept"),
+    ("ip", "nat", "OUTPUT"): ("output", -100, "accept"), ("ip", "nat", "POSTROUTING"): ("postrouting", 100, "accept"),
+    ("ip", "filter", "INPUT"): ("input", 0, "drop"), ("ip", "filter", "FORWARD"): ("forward", 0, "drop"),
+    ("ip", "filter", "OUTPUT"): ("output", 0, "accept"),
+}
+EXPECTED_NFT = {
+    ("inet", "fw", "input"): [
+        rule(FamilyMatch(4), A("saddr", "198.18.9.0/24", "198.18.10.5", set_name="admins"), proto("tcp"), dport(22),
+             ACCEPT),
+        rule(proto("tcp"), VerdictMap(("dport",), ((((25, 25),), DROP), (((587, 587),), ACCEPT)), set_name="svc")),
+        rule(FamilyMatch(6), A("saddr", "2001:db8::/32"), proto("udp"), dport(500, 4500), ACCEPT),
+        rule(proto("tcp"), ConntrackStateMatch(frozenset({"new"})), NondeterministicMatch("limit", ""),
+             EffectStatement("log")),
+        rule(FamilyMatch(4), proto("tcp"),
+             SetElementMatch("anonymous", ("saddr", "dport"), ((A("saddr", "198.18.0.7").ranges[0], (5432, 5432)),), 4),
+             ACCEPT),
+        rule(AddrTypeMatch("daddr", frozenset({"LOCAL"})), proto("tcp"), dport((9000, 9100)),
+             Verdict("reject")),
+    ],
+    ("inet", "fw", "pre"): [
+        rule(proto("tcp"), dport(8443), NatStatement("dnat", A("daddr", "198.18.3.2").ranges[0], 4, (443, 443))),
+    ],
+}
+NFT_HEADERS = {("inet", "fw", "input"): ("input", -5, "accept"), ("inet", "fw", "pre"): ("prerouting", -100, "accept")}
+
+
 def snapshot(ns) -> str:
     parts = []
     for cmd in (["iptables-legacy-save"], ["ip6tables-legacy-save"], ["iptables-nft-save"], ["ip6tables-nft-save"],
@@ -100,10 +163,17 @@ def test_readers_are_read_only_with_and_without_tables(make_netns):
             assert snapshot(ns) == before, f"{reader.__name__}{kw} changed {ns.name}"
 
 
+def test_the_files_mean_what_they_say():
+    """The file side alone (the live tests below compare the kernel's side with the same)."""
+    filed = parse_iptables_save(IPT, version=4, backend="file", source="fw.rules")
+    assert semantics(filed) == EXPECTED_IPT and headers(filed) == IPT_HEADERS
+
+
 def test_legacy_round_trip_matches_the_file(netns, tmp_path):
     netns.exec(["iptables-legacy-restore"], input=IPT)
     live = run_in_namespace(netns.path, read_iptables_legacy)
     filed = parse_iptables_save(IPT, version=4, backend="file", source="fw.rules")
+    assert semantics(live) == EXPECTED_IPT and headers(live) == IPT_HEADERS
     assert shape(live) == shape(filed)
     assert sorted(r.origin.text for t in live for c in t.chains for r in c.rules) == \
            sorted(r.origin.text for t in filed for c in t.chains for r in c.rules)
@@ -114,6 +184,7 @@ def test_iptables_nft_round_trip_matches_the_file(netns):
     netns.exec(["iptables-nft-restore"], input=IPT)
     tables, owned = run_in_namespace(netns.path, read_iptables_nft)
     assert owned == {("ip", "raw"), ("ip", "mangle"), ("ip", "nat"), ("ip", "filter")}
+    assert semantics(tables) == EXPECTED_IPT and headers(tables) == IPT_HEADERS
     assert shape(tables) == shape(parse_iptables_save(IPT, version=4, backend="file"))
 
 
@@ -123,6 +194,9 @@ def test_nft_round_trip_matches_the_file(netns, tmp_path):
     netns.exec(["nft", "-f", str(f)])
     live, _ = run_in_namespace(netns.path, read_nftables)
     filed, _ = read_nft_file(f)
+    # both sides go through nft -j and one parser: each must equal what the file says
+    assert semantics(live) == EXPECTED_NFT and headers(live) == NFT_HEADERS
+    assert semantics(filed) == EXPECTED_NFT and headers(filed) == NFT_HEADERS
     assert shape(live) == shape(filed)
     live_rules = [r for t in live for c in t.chains for r in c.rules]
     file_rules = [r for t in filed for c in t.chains for r in c.rules]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -133,41 +131,3 @@ def test_decoder_reads_messages_attributes_and_done():
     assert [(r[0], r[3], r[6], r[7]) for r in out] == [(socket.AF_INET, 22, 7, None), (socket.AF_INET6, 443, 9, False)]
     done = struct.pack("=IHHII", 20, 3, 2, 1, 0) + b"\0" * 4
     assert parse_messages(done, out) is True
-
-
-def test_owner_walk_in_background_equals_walk_in_process():
-    """The forked walk must give exactly what walking here gives, shared sockets included."""
-
-    from auditor.collect.processes import OwnerWalk
-
-    shared = socket.socket()
-    shared.bind(("127.0.0.1", 0))
-    shared.listen()
-    pid = os.fork()
-    if pid == 0:  # holds the same socket as the parent
-        time.sleep(30)
-        os._exit(0)
-    try:
-        inode = os.fstat(shared.fileno()).st_ino
-        time.sleep(0.05)
-        with OwnerWalk() as bg:
-            background = bg.owners()
-        with OwnerWalk(background=False) as fg:
-            here = fg.owners()
-        assert background == here
-        assert {p.pid for p in here[inode]} == {os.getpid(), pid}
-    finally:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        shared.close()
-
-
-def test_owner_walk_reaps_its_child_when_the_caller_fails():
-
-    from auditor.collect.processes import OwnerWalk
-
-    with pytest.raises(RuntimeError):
-        with OwnerWalk() as walk:
-            child = walk._pid
-            raise RuntimeError("netlink failed")
-    assert child and not os.path.exists(f"/proc/{child}")

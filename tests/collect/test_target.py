@@ -78,3 +78,34 @@ def test_host_target_is_not_a_pid1_impostor(pid1_hidden, monkeypatch):
     monkeypatch.setattr(tg, "_is_kernel_thread", lambda pid: False)
     with pytest.raises(tg.EnvironmentProblem, match="cannot open the network namespace of host"):
         tg.namespace_path(tg.Target("host"))
+
+
+@pytest.mark.root
+def test_pid_target_is_the_namespace_of_that_process(netns):
+    """``--target pid:PID`` sees what ``netns:NAME`` sees when the process lives there, and
+    nothing of the caller's namespace; a PID that does not exist is an input error."""
+    import json
+    import subprocess
+    import sys
+
+    server = netns.spawn([sys.executable, "-m", "auditor.probe.servers", "--name", "sshd", "--tcp", "2222",
+                          "--udp", "5353"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    pid = server.pid  # nsenter execs the server: the same process
+    a, b = REAL_STAT(f"/proc/{pid}/ns/net"), REAL_STAT(netns.path)
+    assert (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    assert tg.namespace_path(tg.Target("pid", str(pid))) == f"/proc/{pid}/ns/net"
+
+    def listeners(target: str) -> tuple[dict, subprocess.CompletedProcess]:
+        res = subprocess.run([sys.executable, "-m", "auditor", "listeners", "--target", target, "--format", "json"],
+                             capture_output=True, text=True)
+        return (json.loads(res.stdout) if res.returncode == 0 else {}), res
+
+    by_pid, _ = listeners(f"pid:{pid}")
+    by_name, _ = listeners(f"netns:{netns.name}")
+    assert by_pid["target"] == f"pid:{pid}"
+    assert by_pid["listeners"] == by_name["listeners"]
+    assert {(l["protocol"], l["port"], p["name"]) for l in by_pid["listeners"] for p in l["processes"]} == {
+        ("tcp", 2222, "sshd"), ("udp", 5353, "sshd")}
+    _, gone = listeners("pid:999999999")
+    assert gone.returncode == 2 and "no process with PID 999999999" in gone.stderr

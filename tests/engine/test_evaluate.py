@@ -59,11 +59,11 @@ def net(n: str) -> tuple[int, int]:
     return int(x.network_address), int(x.broadcast_address)
 
 
-def rule(chain: str, *parts, text: str | None = None, table: str = "filter", backend="iptables-legacy"):
+def rule(chain: str, *parts, text: str | None = None, table: str = "filter", backend="iptables-legacy", family="ip"):
     matches = tuple(p for p in parts if not _is_statement(p))
     statements = tuple(p for p in parts if _is_statement(p))
     n = next(_counter)
-    return Rule(matches, statements, Origin(backend, "ip", table, chain, n, text or f"rule {n}"))
+    return Rule(matches, statements, Origin(backend, family, table, chain, n, text or f"rule {n}"))
 
 
 def _is_statement(p) -> bool:
@@ -130,12 +130,17 @@ def test_goto_then_return_returns_to_the_caller_of_the_jumping_chain():
 
 
 def test_accept_in_one_nft_table_then_drop_in_another_drops():
-    t1 = nft("a", base("in", "input", -10, "accept", rule("in", *tcp(22), ACCEPT, backend="nftables")))
-    t2 = nft("b", base("in", "input", 0, "drop", rule("in", *tcp(80), ACCEPT, backend="nftables")))
+    t1 = nft("a", base("in", "input", -10, "accept",
+                       rule("in", *tcp(22), ACCEPT, backend="nftables", family="inet", table="a", text="tcp dport 22 accept")))
+    t2 = nft("b", base("in", "input", 0, "drop",
+                       rule("in", *tcp(80), ACCEPT, backend="nftables", family="inet", table="b", text="tcp dport 80 accept")))
     exp = verdicts([t2, t1])
     assert at(exp, 22).verdict == "drop"
     assert at(exp, 80).verdict == "accept"
-    assert [o.table for o in at(exp, 80).decided_by] == ["filter", "filter"] or len(at(exp, 80).decided_by) == 2
+    # both base chains decided: a's (earlier priority) let it through by its policy, then b's rule
+    assert [(o.table, o.text) for o in at(exp, 80).decided_by] == [("a", "policy accept"), ("b", "tcp dport 80 accept")]
+    last = at(exp, 22).decided_by[-1]  # the drop is final: b's policy decided, a's accept did not
+    assert (last.table, last.text) == ("b", "policy drop")
 
 
 def test_source_prefix_negation_and_interface_wildcards():

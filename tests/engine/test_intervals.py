@@ -1,11 +1,12 @@
 """Interval-set algebra against Python sets of small integers (property-based)."""
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from auditor.engine import intervals as iv
 
-ranges = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=6)
+# a small universe, so that touching, one-apart and nested ranges come up often
+ranges = st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), max_size=6)
 
 
 def points(s):
@@ -17,6 +18,8 @@ def norm(rs):
 
 
 @given(ranges, ranges)
+@example([(1, 2), (4, 5)], [(3, 3)])  # one point apart: two ranges, not one
+@example([(1, 2), (3, 5)], [(2, 3)])  # adjacent: one range
 def test_operations_agree_with_sets(a, b):
     A, B = norm(a), norm(b)
     assert points(A) == points([r for r in a if r[0] <= r[1]])
@@ -27,3 +30,15 @@ def test_operations_agree_with_sets(a, b):
     assert iv.size(A) == len(points(A))
     for result in (iv.intersect(A, B), iv.subtract(A, B), iv.union(A, B)):
         assert result == iv.normalize(result)  # canonical: sorted, disjoint, non-adjacent
+
+
+def test_normalize_merges_touching_ranges_only():
+    assert iv.normalize([(4, 5), (1, 2)]) == ((1, 2), (4, 5))
+    assert iv.normalize([(1, 2), (3, 5)]) == ((1, 5),)
+    assert iv.normalize([(1, 5), (2, 5), (5, 4)]) == ((1, 5),)
+
+
+def test_subtract_skips_every_range_below_the_next_one():
+    """Both of b's ranges end below a's: the scan must move past each (a stuck index hangs)."""
+    assert iv.subtract(((10, 12),), ((1, 2), (4, 5))) == ((10, 12),)
+    assert iv.subtract(((1, 3), (10, 12)), ((1, 2), (4, 5), (11, 11))) == ((3, 3), (10, 10), (12, 12))

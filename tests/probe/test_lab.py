@@ -9,20 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from auditor.probe.lab import HOST, LAB_PREFIX, lab_down, lab_up
+from auditor.probe.lab import lab_down, lab_up
 from auditor.probe.namespaces import leftover_namespaces
+from tests.conftest import RUN_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.root
+# this run's own lab: a demo (fwa-lab-*) or another test run on the machine is never touched
+PREFIX = f"fwa-t{RUN_ID}-lab-"
+HOST = f"{PREFIX}host"
 
 
 @pytest.fixture
 def lab():
-    info = lab_up()
+    info = lab_up(PREFIX)
     try:
         yield info
     finally:
-        lab_down()
+        lab_down(PREFIX)
 
 
 def test_demo_lab_audit_shows_the_seeded_flaws(lab):
@@ -41,11 +45,15 @@ def test_demo_lab_audit_shows_the_seeded_flaws(lab):
     assert "FWA101:lan:tcp/22" not in ids and "FWA101:internet:tcp/22" not in ids  # ssh is LAN-only, as declared
 
 
-def test_lab_down_removes_everything_and_is_idempotent():
-    lab_up()
-    assert set(leftover_namespaces(LAB_PREFIX)) == {"fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"}
-    assert sorted(lab_down()) == ["fwa-lab-host", "fwa-lab-lan", "fwa-lab-wan"]
-    assert leftover_namespaces(LAB_PREFIX) == [] and lab_down() == []
+def test_lab_down_removes_everything_and_is_idempotent(make_netns):
+    decoy = make_netns("lab")  # fwa-t<run>-<n>lab: close to the prefix, not under it
+    info = lab_up(PREFIX)
+    names = [f"{PREFIX}host", f"{PREFIX}lan", f"{PREFIX}wan"]
+    assert (info.host, sorted(info.namespaces)) == (HOST, sorted(names))
+    assert leftover_namespaces(PREFIX) == sorted(names)
+    assert sorted(lab_down(PREFIX)) == sorted(names)
+    assert leftover_namespaces(PREFIX) == [] and lab_down(PREFIX) == []
+    assert decoy.name in leftover_namespaces()
 
 
 def test_demo_lab_audit_with_scan_agrees_with_the_model(lab):

@@ -95,13 +95,14 @@ def test_udp_scan_paces_past_the_icmp_rate_limit(target):
 
 @pytest.mark.root
 def test_killed_scan_is_cleaned_up_by_cleanup(target):
-    probes_before = set(leftover_namespaces(PROBE_PREFIX))
     code = (f"import os, signal\nfrom auditor.probe.vantage import VantagePoint\n"
             f"vp = VantagePoint('{target.path}', ['198.18.80.77'], destination='198.18.80.1')\n"
-            "print('attached', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+            "print('attached', os.getpid(), flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == -signal.SIGKILL and "attached" in p.stdout
-    left = set(leftover_namespaces(PROBE_PREFIX)) - probes_before
+    assert p.returncode == -signal.SIGKILL and p.stdout.startswith("attached ")
+    # only the killed run's own: other scans on the machine may come and go meanwhile, and a
+    # live one's namespace must survive the cleanup
+    left = {n for n in leftover_namespaces(PROBE_PREFIX) if n.startswith(f"{PROBE_PREFIX}{p.stdout.split()[1]}-")}
     assert left and "198.18.80.77" in target.exec(["ip", "route"]).stdout
     res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and "netns" in res.stdout
@@ -111,3 +112,83 @@ def test_killed_scan_is_cleaned_up_by_cleanup(target):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert not [r for r in cleanup_leftovers() if any(n in r for n in left)]
+
+
+@pytest.mark.root
+def test_scan_falls_back_to_a_connect_scan_without_raw_sockets(target):
+    """Without CAP_NET_RAW (dropped from the bounding set) the scan still works, says it used
+    the connect method, and gets the same open/closed/filtered answers the model expects."""
+    res = subprocess.run(["setpriv", "--bounding-set", "-net_raw", *FWAUDIT, "scan", "--target", f"netns:{target.name}",
+                          "--source", "198.18.80.52", "--ports", "20-23,80,443,1000", "--format", "json", "--explain"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["method"] == "connect"
+    assert state(doc, "tcp", 22) == ("open", "connect")
+    assert state(doc, "tcp", 80) == ("filtered", "no-response")
+    assert state(doc, "tcp", 443) == ("closed", "rst-or-icmp")
+    assert state(doc, "tcp", 1000) == ("closed", "rst-or-icmp")
+    assert [e for e in doc["explain"] if not e["agrees"]] == []
+
+
+BRIDGE_RULES = """table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    iifname "br0" tcp dport 22 accept
+  }
+}
+"""
+
+
+@pytest.mark.root
+def test_scan_through_the_targets_bridge(netns):
+    """--bridge attaches the probe as a port of the target's bridge: the probe arrives on br0
+    (which the firewall admits ssh from), unlike the default veth path; the port goes away."""
+    from auditor.probe.namespaces import add_bridge
+
+    lab_host(netns, "198.18.84.1/24", nft=BRIDGE_RULES, tcp="22")
+    add_bridge(netns, "br0")
+    netns.add_address("br0", "198.18.83.1/24")
+
+    def routes() -> str:  # the carrier flag follows the bridge's ports; the routes must not change
+        return netns.exec(["ip", "route"]).stdout.replace(" linkdown", "")
+
+    before = routes()
+
+    def scan(*extra):
+        res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{netns.name}", "--destination", "198.18.83.1",
+                              "--ports", "22,23", "--format", "json", "--explain", *extra],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    bridged = scan("--bridge", "br0", "--source", "198.18.83.50")
+    assert bridged["in_interface"] == "br0"
+    assert state(bridged, "tcp", 22) == ("open", "syn-ack") and state(bridged, "tcp", 23)[0] == "filtered"
+    assert [e for e in bridged["explain"] if not e["agrees"]] == []
+    direct = scan("--source", "198.18.83.51")
+    assert direct["in_interface"].startswith("fwp") and state(direct, "tcp", 22)[0] == "filtered"
+    assert netns.exec(["ip", "-o", "link", "show", "master", "br0"]).stdout == ""  # the probe's port is gone
+    assert routes() == before
+
+
+def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
+    import ipaddress
+
+    from auditor.collect.target import Target
+    from auditor.errors import InputError
+    from auditor.model.host import HostContext, Interface
+    from auditor.probe.scan import interface_holding
+
+    host = HostContext(interfaces=(
+        Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
+        Interface("eth0", (ipaddress.ip_interface("198.18.64.2/24"),)),
+        Interface("eth1", (ipaddress.ip_interface("198.18.60.3/24"), ipaddress.ip_interface("2001:db8:60::3/64"))),
+    ))
+    web = Target("container", "web")
+    assert interface_holding(host, "198.18.60.3", web) == "eth1"
+    assert interface_holding(host, "2001:db8:60::3", web) == "eth1"
+    assert interface_holding(host, "198.18.64.2", web) == "eth0"
+    with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
+        interface_holding(host, "198.18.60.4", web)

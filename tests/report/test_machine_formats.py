@@ -21,8 +21,8 @@ from auditor.report.junit import render_junit
 from auditor.report.prometheus import render_prometheus
 from auditor.report.sarif import artifact_location, render_sarif
 from tests.report.official_sarif import multitool_errors, schema_errors
+from tests.report.published_junit import junit_schema
 
-HERE = Path(__file__).parent
 RULE = Origin("file", "inet", "filter", "input", 4, "tcp dport 5432 accept", "nft", file="fw.nft", line=9)
 
 
@@ -50,14 +50,25 @@ def result() -> AuditResult:
 
 def test_junit_validates_and_carries_failures(result):
     xml = render_junit(result)
-    schema = etree.XMLSchema(etree.parse(str(HERE / "junit.xsd")))
     doc = etree.fromstring(xml.encode())
-    schema.assertValid(doc)
+    junit_schema().assertValid(doc)
     cases = doc.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["ssh from lan", "FWA101:lan:tcp/5432", "FWA002:tcp/443"]
     failure = cases[1].find("failure")
     assert "<&>" in failure.get("message") and '"drop it"' in failure.text
     assert doc.find("testsuite").get("failures") == "2"
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda doc: doc.find(".//testcase").attrib.pop("name"),
+    lambda doc: doc.find("testsuite").attrib.pop("failures"),
+    lambda doc: setattr(doc.find(".//failure"), "tag", "failed"),
+], ids=["testcase without name", "suite without failures count", "unknown element"])
+def test_published_junit_schema_rejects_a_broken_report(result, breakage):
+    """The judge above can fail."""
+    doc = etree.fromstring(render_junit(result).encode())
+    breakage(doc)
+    assert not junit_schema().validate(doc)
 
 
 def test_sarif_validates_and_points_at_rule_lines(result):

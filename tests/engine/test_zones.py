@@ -1,0 +1,47 @@
+"""Zones: which sources each zone owns, and which (zone, interface, address) views are evaluated."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from auditor.engine.zones import effective_zone_sources, zone_exposures
+from auditor.model.host import HostContext, Interface
+from auditor.model.policy import Policy, Zone
+from auditor.model.ruleset import Ruleset
+
+
+def policy(**zones: list[str]) -> Policy:
+    return Policy("p.yaml", "p", tuple(Zone(name, tuple(ipaddress.ip_network(n) for n in nets))
+                                        for name, nets in zones.items()), ())
+
+
+def iface(name: str, *addrs: str) -> Interface:
+    return Interface(name, tuple(ipaddress.ip_interface(a) for a in addrs))
+
+
+def test_a_zone_owns_all_its_networks_minus_more_specific_zones():
+    pol = policy(internet=["0.0.0.0/0"], lan=["198.18.0.0/24", "198.18.5.0/24"], admin=["198.18.0.128/25"])
+    owned = effective_zone_sources(pol, 4)
+    assert owned["admin"] == ["198.18.0.128/25"]
+    assert owned["lan"] == ["198.18.0.0/25", "198.18.5.0/24"]  # both of its networks, minus admin's half
+    internet = [ipaddress.ip_network(n) for n in owned["internet"]]
+    assert sum(n.num_addresses for n in internet) == 2**32 - 512
+    assert not any(n.overlaps(ipaddress.ip_network(lan)) for n in internet for lan in ("198.18.0.0/24", "198.18.5.0/24"))
+    assert effective_zone_sources(pol, 6) == {}
+
+
+def test_views_for_every_zone_on_every_routable_address_of_its_family():
+    """IPv6-only zones are evaluated even without IPv4 zones; loopback, link-local addresses and
+    the lo interface (also when it carries a service address) are not arrival points."""
+    pol = policy(v6net=["2001:db8::/32"], world6=["::/0"])
+    host = HostContext(interfaces=(
+        iface("lo", "127.0.0.1/8", "::1/128", "198.18.99.1/32", "2001:db8:99::1/128"),
+        iface("eth0", "198.18.0.2/24", "fe80::2/64", "2001:db8::2/64"),
+        iface("eth1", "2001:db8:1::2/64"),
+    ))
+    views = zone_exposures(Ruleset(), host, pol, target="netns:t")
+    assert sorted((v.zone, v.exposure.in_interface, v.exposure.destination, v.exposure.target) for v in views) == [
+        ("v6net", "eth0", "2001:db8::2", "netns:t"), ("v6net", "eth1", "2001:db8:1::2", "netns:t"),
+        ("world6", "eth0", "2001:db8::2", "netns:t"), ("world6", "eth1", "2001:db8:1::2", "netns:t")]
+    sources = {v.zone: {e.source for e in v.exposure.entries} for v in views}
+    assert sources["v6net"] == {"2001:db8::/32"} and "2001:db8::/32" not in sources["world6"]
