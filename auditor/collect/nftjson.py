@@ -522,8 +522,8 @@ def _field_of(key: tuple[Any, ...]) -> tuple[str, tuple[Match, ...]]:
         if direction == "original" and k in ("proto-dst", "proto-src"):
             return ("ctorig_dport" if k == "proto-dst" else "ctorig_sport"), ()
         raise _Unsupported
-    if key[1] == "type" and key[2] == ("daddr",):
-        return "fib_daddr_type", ()
+    if key[1] == "type" and key[2] in (("daddr",), ("saddr",)):
+        return f"fib_{key[2][0]}_type", ()
     if key[1] == "oif" and key[2] in (("saddr", "iif"), ("saddr",)):
         return ("rpfilter_strict" if "iif" in key[2] else "rpfilter_loose"), ()
     raise _Unsupported
@@ -681,8 +681,8 @@ def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Matc
         return TcpFlagsMatch(0xFF, mask, neg)
     if fld in ("icmp4", "icmp6"):
         return IcmpTypeMatch(int(fld[-1]), tuple(str(v) for v in values), neg)
-    if fld == "fib_daddr_type":
-        return AddrTypeMatch("daddr", frozenset(str(v).upper() for v in values), neg)
+    if fld in ("fib_daddr_type", "fib_saddr_type"):
+        return AddrTypeMatch(fld[4:9], frozenset(str(v).upper() for v in values), neg, fib=True)  # type: ignore[arg-type]
     raise _Unsupported
 
 

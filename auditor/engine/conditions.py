@@ -364,32 +364,57 @@ def _ct_original(m: ConntrackOriginalMatch, st: PacketState) -> Cond:
     return _client_port(m.ranges)
 
 
+_ROUTE_TYPES = frozenset({"LOCAL", "UNICAST", "BROADCAST", "MULTICAST"})
+
+
 def _addrtype(m: AddrTypeMatch, st: PacketState, facts: AddressFacts) -> Cond:
     if m.limit_iface is not None:
         return Uncertain("addrtype with --limit-iface depends on per-interface routes")
+    if m.types - _ROUTE_TYPES:
+        return Uncertain(f"address type {', '.join(sorted(m.types - _ROUTE_TYPES))} is not modelled")
+    overlapping = st.version == 6 and not m.fib
     if not _is_client_side(m.field, st):
         if st.daddr[0] != st.daddr[1]:
             return Uncertain("the rewritten destination is a range the kernel chooses from")
         kind = facts.type_of(st.daddr[0])
         if kind is None:
             return Uncertain("the destination's address type is unknown offline")
-        return kind in m.types
+        return _type_holds(m.types, kind, overlapping)
     if st.client_hidden:
         return Uncertain("the reply is still addressed to the source-NAT address here")
-    spaces: list[IntervalSet] = []
-    for t in m.types:
-        if t == "LOCAL":
-            spaces.append(facts.local)
-        elif t == "MULTICAST":
-            spaces.append(facts.multicast)
-        elif t == "BROADCAST" and st.version == 4:
-            spaces.append(facts.broadcast)
-        else:
-            return Uncertain(f"source address type {t} is not modelled")
-    s: IntervalSet = ()
-    for x in spaces:
-        s = iv.union(s, x)
-    return Space(saddr=s)
+    # A client's address is classified by the host's own tables: local, multicast, broadcast
+    # or else unicast. (A packet from outside with a local source is a martian the kernel drops
+    # before any hook, so an incomplete offline view of local addresses cannot mislead here.)
+    classes = [("LOCAL", facts.local), ("MULTICAST", facts.multicast)]
+    if st.version == 4:
+        classes.append(("BROADCAST", facts.broadcast))
+    taken: IntervalSet = ()
+    holds: IntervalSet = ()
+    for kind, space in classes:
+        mine = iv.subtract(space, taken)
+        taken = iv.union(taken, space)
+        if _type_holds(m.types, kind, overlapping):
+            holds = iv.union(holds, mine)
+    if _type_holds(m.types, "UNICAST", overlapping):
+        top = (1 << 32) - 1 if st.version == 4 else (1 << 128) - 1
+        holds = iv.union(holds, iv.subtract(((0, top),), taken))
+    return Space(saddr=holds)
+
+
+def _type_holds(wanted: frozenset[str], kind: str, overlapping: bool) -> bool:
+    """Whether an address of route type ``kind`` has one of the ``wanted`` types. For the IPv6
+    iptables match the classes overlap and all conditions must hold (``match_type6``): UNICAST
+    and MULTICAST test the address, LOCAL its route."""
+    if not overlapping:
+        return kind in wanted
+    unicast = kind != "MULTICAST"
+    if "MULTICAST" in wanted and unicast:
+        return False
+    if "UNICAST" in wanted and not unicast:
+        return False
+    if "LOCAL" in wanted:
+        return kind == "LOCAL"
+    return True
 
 
 # ICMP (v4) and ICMPv6 type names as iptables and nft spell them, with the code where a name

@@ -159,12 +159,17 @@ class ConntrackOriginalMatch:
 
 @dataclass(frozen=True)
 class AddrTypeMatch:
-    """``-m addrtype`` / ``fib daddr type``: LOCAL, UNICAST, BROADCAST, MULTICAST, …"""
+    """``-m addrtype`` / ``fib daddr type``: LOCAL, UNICAST, BROADCAST, MULTICAST, …
+
+    ``fib`` is true for nft's ``fib … type``, which gives each address one route type. The
+    iptables match gives one type per address for IPv4 too, but for IPv6 it tests classes that
+    overlap: a local unicast address is both LOCAL and UNICAST (xt_addrtype ``match_type6``)."""
 
     field: Literal["saddr", "daddr"]
     types: frozenset[str]  # upper case, as iptables prints them
     negated: bool = False
     limit_iface: Literal["in", "out"] | None = None
+    fib: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,12 @@ SUBNETS = {
 IFACES = ("eth0", "eth1")
 
 
+BACKEND = ("198.18.3.2", "fd00:3::2")
+
+
 def address(key: str, version: int) -> str:
+    if key == "backend":
+        return BACKEND[0 if version == 4 else 1]
     return SUBNETS[key][0 if version == 4 else 1]
 
 
@@ -51,6 +56,9 @@ class AbstractRule:
     syn_only: bool = False  # --syn / tcp flags & (fin|syn|rst|ack) == syn
     iprange: tuple[int, int, bool] | None = None  # last octets of a c0 range, negated
     mark: int | None = None
+    mark_mask: int | None = None  # (mark & mask) == value
+    addrtype: tuple[str, str, bool] | None = None  # src|dst, LOCAL|UNICAST, negated
+    pkttype: bool = False  # unicast to this host
     action: str = "accept"  # accept drop reject reset return log continue mark:N jump:C goto:C
 
 
@@ -105,6 +113,13 @@ def random_rule(rng: random.Random, targets: list[str], allow_return: bool, allo
         r.iprange = (lo, rng.randint(lo, 254), rng.random() < 0.3)
     if allow_mark and rng.random() < 0.15:
         r.mark = rng.choice((1, 2))
+        if rng.random() < 0.4:
+            r.mark_mask = rng.choice((0x1, 0x2, 0x3))
+            r.mark &= r.mark_mask
+    if rng.random() < 0.06:
+        r.addrtype = (rng.choice(("src", "dst")), rng.choice(("LOCAL", "UNICAST")), rng.random() < 0.3)
+    if rng.random() < 0.04:
+        r.pkttype = True
     actions = ["accept"] * 4 + ["drop"] * 3 + ["reject", "reset", "log", "continue"]
     if allow_return:
         actions += ["return"] * 2
@@ -134,15 +149,34 @@ def random_output_rule(rng: random.Random) -> AbstractRule:
     return r
 
 
+def random_forward_rule(rng: random.Random) -> AbstractRule:
+    """A rule for the forward chain a DNAT'd connection to the backend crosses (both ways)."""
+    r = AbstractRule()
+    kind = rng.random()
+    if kind < 0.35:
+        r.ct = rng.choice((["established", "related"], ["established"], ["new"]))
+    elif kind < 0.6:
+        r.proto = "tcp"
+        r.dports = [(80, 80)] if rng.random() < 0.7 else _ports(rng)
+        r.daddr = ("backend", False)
+    elif kind < 0.8:
+        r.iif = (rng.choice(("eth0", "eth1", "eth2")), rng.random() < 0.3)
+    else:
+        r.oif = (rng.choice(("eth0", "eth2")), rng.random() < 0.3)
+    r.action = rng.choice(("accept", "accept", "accept", "drop", "reject"))
+    return r
+
+
 @dataclass
 class AbstractRuleset:
     """One filter "table": a base input chain, user chains (jumps only go forward), maybe an
-    output chain, maybe a nat redirect."""
+    output chain, maybe a nat redirect, maybe a DNAT to the backend with a forward chain."""
 
     base: AbstractChain
     users: list[AbstractChain]
     redirect: tuple[int, int] | None = None  # nat: tcp dport A → local port B
     output: AbstractChain | None = None
+    forward: AbstractChain | None = None  # with a DNAT of tcp 8080 to the backend's port 80
 
 
 def random_ruleset(rng: random.Random, prefix: str = "U") -> AbstractRuleset:
@@ -161,7 +195,35 @@ def random_ruleset(rng: random.Random, prefix: str = "U") -> AbstractRuleset:
         output = AbstractChain("OUTPUT", policy=rng.choice(("accept", "drop", "drop")))
         for _ in range(rng.randint(0, 3)):
             output.rules.append(random_output_rule(rng))
-    return AbstractRuleset(base, users, redirect, output)
+    forward = None
+    if rng.random() < 0.2:
+        forward = AbstractChain("FORWARD", policy=rng.choice(("accept", "drop", "drop")))
+        for _ in range(rng.randint(1, 4)):
+            forward.rules.append(random_forward_rule(rng))
+    return AbstractRuleset(base, users, redirect, output, forward)
+
+
+def random_ingress(rng: random.Random) -> list[AbstractRule]:
+    """Rules for a netdev ingress chain on eth0 (accept/drop only: no reject at ingress)."""
+    rules = []
+    for _ in range(rng.randint(1, 3)):
+        r = AbstractRule()
+        if rng.random() < 0.6:
+            r.saddr = (rng.choice(("c0", "c0-low", "c0-high", "c0-11")), rng.random() < 0.3)
+        if rng.random() < 0.6:
+            r.proto = rng.choice(("tcp", "udp"))
+            r.dports = _ports(rng)
+        r.action = rng.choice(("drop", "accept", "drop"))
+        rules.append(r)
+    return rules
+
+
+def to_nft_ingress(rules: list[AbstractRule], *, device: str = "eth0") -> str:
+    lines = ["table netdev fwa_ingress {",
+             f'  chain in {{\n    type filter hook ingress device "{device}" priority 0; policy accept;']
+    lines += [f"    {t}" for r in rules for t in _nft_rule(r, "inet")]
+    lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -202,7 +264,12 @@ def _ipt_rule(chain: str, r: AbstractRule, version: int) -> str:
     if r.ct:
         parts.append("-m conntrack --ctstate " + ",".join(s.upper() for s in r.ct))
     if r.mark is not None:
-        parts.append(f"-m mark --mark 0x{r.mark:x}")
+        parts.append(f"-m mark --mark 0x{r.mark:x}" + (f"/0x{r.mark_mask:x}" if r.mark_mask else ""))
+    if r.addrtype:
+        where, kind, neg = r.addrtype
+        parts.append(f"-m addrtype {'! ' if neg else ''}--{where}-type {kind}")
+    if r.pkttype:
+        parts.append("-m pkttype --pkt-type unicast")
     a = r.action
     if a in ("accept", "drop", "return"):
         parts.append(f"-j {a.upper()}")
@@ -215,7 +282,7 @@ def _ipt_rule(chain: str, r: AbstractRule, version: int) -> str:
     elif a == "continue":
         pass
     elif a.startswith("mark:"):
-        parts.append(f"-j MARK --set-xmark 0x{int(a[5:]):x}/0xffffffff")
+        parts.append(f"-j MARK --set-xmark 0x{int(a[5:]):x}/0x3")
     elif a.startswith("jump:"):
         parts.append(f"-j {a[5:]}")
     elif a.startswith("goto:"):
@@ -225,7 +292,8 @@ def _ipt_rule(chain: str, r: AbstractRule, version: int) -> str:
 
 def to_iptables(rs: AbstractRuleset, version: int = 4) -> str:
     out_policy = rs.output.policy.upper() if rs.output and rs.output.policy else "ACCEPT"
-    lines = ["*filter", f":INPUT {rs.base.policy.upper()} [0:0]", ":FORWARD ACCEPT [0:0]",
+    fwd_policy = rs.forward.policy.upper() if rs.forward and rs.forward.policy else "ACCEPT"
+    lines = ["*filter", f":INPUT {rs.base.policy.upper()} [0:0]", f":FORWARD {fwd_policy} [0:0]",
              f":OUTPUT {out_policy} [0:0]"]
     lines += [f":{u.name} - [0:0]" for u in rs.users]
     lines += [_ipt_rule("INPUT", r, version) for r in rs.base.rules]
@@ -233,12 +301,19 @@ def to_iptables(rs: AbstractRuleset, version: int = 4) -> str:
         lines += [_ipt_rule(u.name, r, version) for r in u.rules]
     if rs.output:
         lines += [_ipt_rule("OUTPUT", r, version) for r in rs.output.rules]
+    if rs.forward:
+        lines += [_ipt_rule("FORWARD", r, version) for r in rs.forward.rules]
     lines.append("COMMIT")
-    if rs.redirect:
-        a, b = rs.redirect
+    if rs.redirect or rs.forward:
         lines += ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
-                  ":POSTROUTING ACCEPT [0:0]",
-                  f"-A PREROUTING -p tcp -m tcp --dport {a} -j REDIRECT --to-ports {b}", "COMMIT"]
+                  ":POSTROUTING ACCEPT [0:0]"]
+        if rs.redirect:
+            a, b = rs.redirect
+            lines.append(f"-A PREROUTING -p tcp -m tcp --dport {a} -j REDIRECT --to-ports {b}")
+        if rs.forward:
+            target = BACKEND[0] if version == 4 else f"[{BACKEND[1]}]"
+            lines.append(f"-A PREROUTING -i eth0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination {target}:80")
+        lines.append("COMMIT")
     return "\n".join(lines) + "\n"
 
 
@@ -256,7 +331,7 @@ def _nft_rule(r: AbstractRule, family: str) -> list[str]:
     """One abstract rule as nft rules: in an inet table an address condition exists per
     family, so such a rule becomes one rule per family (they never both match a packet)."""
     versions = {"ip": (4,), "ip6": (6,), "inet": (4, 6)}[family]
-    if not (r.saddr or r.daddr or r.iprange):
+    if not (r.saddr or r.daddr or r.iprange or r.action == "dnat"):
         return [_nft_one(r, None)]
     return [_nft_one(r, v) for v in versions]
 
@@ -290,7 +365,15 @@ def _nft_one(r: AbstractRule, version: int | None) -> str:
     if r.ct:
         parts.append("ct state { " + ", ".join(r.ct) + " }")
     if r.mark is not None:
-        parts.append(f"meta mark 0x{r.mark:08x}")
+        if r.mark_mask:
+            parts.append(f"meta mark & 0x{r.mark_mask:08x} == 0x{r.mark:08x}")
+        else:
+            parts.append(f"meta mark 0x{r.mark:08x}")
+    if r.addrtype:
+        where, kind, neg = r.addrtype
+        parts.append(f"fib {'s' if where == 'src' else 'd'}addr type {'!= ' if neg else ''}{kind.lower()}")
+    if r.pkttype:
+        parts.append("meta pkttype host")
     a = r.action
     if a in ("accept", "drop", "return", "continue"):
         parts.append(a)
@@ -321,9 +404,21 @@ def to_nft(rs: AbstractRuleset, *, table: str = "fwa", family: str = "inet", pri
                      f"policy {rs.output.policy};")
         lines += [f"    {t}" for r in rs.output.rules for t in _nft_rule(r, family)]
         lines.append("  }")
-    if rs.redirect:
-        a, b = rs.redirect
-        lines.append(f"  chain pre {{\n    type nat hook prerouting priority dstnat; policy accept;\n"
-                     f"    tcp dport {a} redirect to :{b}\n  }}")
+    if rs.forward:
+        lines.append(f"  chain forward {{\n    type filter hook forward priority {priority}; "
+                     f"policy {rs.forward.policy};")
+        lines += [f"    {t}" for r in rs.forward.rules for t in _nft_rule(r, family)]
+        lines.append("  }")
+    if rs.redirect or rs.forward:
+        lines.append("  chain pre {\n    type nat hook prerouting priority dstnat; policy accept;")
+        if rs.redirect:
+            a, b = rs.redirect
+            lines.append(f"    tcp dport {a} redirect to :{b}")
+        if rs.forward:
+            for version in {"ip": (4,), "ip6": (6,), "inet": (4, 6)}[family]:
+                kw, target = ("ip", BACKEND[0]) if version == 4 else ("ip6", f"[{BACKEND[1]}]")
+                nfproto = f'meta nfproto {"ipv4" if version == 4 else "ipv6"} ' if family == "inet" else ""
+                lines.append(f'    iifname "eth0" {nfproto}tcp dport 8080 dnat {kw} to {target}:80')
+        lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -227,3 +227,19 @@ def test_ipv6_equal_priority_inet_and_ip6():
                    family="ip6", handle=1)]
     assert at(evaluate(swapped, sources=("fd00::/64",), dest=DEST6), 80).verdict == "drop"
 
+
+
+def test_never_guessed_dnat_ranges_queues_and_chance():
+    from auditor.model.ruleset import Verdict
+
+    pre = base("PREROUTING", "prerouting", -100, "accept",
+               rule("PREROUTING", *tcp(8080), NatStatement("dnat", (0xC6130502, 0xC6130509), 4, (80, 80)), table="nat"),
+               type_="nat")
+    inp = base("INPUT", "input", 0, "accept",
+               rule("INPUT", *tcp(25), Verdict("queue", detail="--queue-num 3")),
+               rule("INPUT", *tcp(26), NondeterministicMatch("statistic", "-m statistic --mode random"), DROP))
+    exp = evaluate([ipt("nat", pre), ipt("filter", inp)])
+    assert at(exp, 8080).verdict == "indeterminate" and "range" in at(exp, 8080).reason
+    assert at(exp, 25).verdict == "indeterminate" and "userspace" in at(exp, 25).reason
+    assert at(exp, 26).verdict == "indeterminate" and "statistic" in at(exp, 26).reason
+    assert at(exp, 27).verdict == "accept"
