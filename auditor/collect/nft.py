@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.collect.gcpause import gc_paused
-from auditor.collect.nftjson import rule_texts_from_listing, tables_from_nft_json
+from auditor.collect.nftjson import chain_devices_from_listing, rule_texts_from_listing, tables_from_nft_json
 from auditor.collect.runner import run_tool
 from auditor.errors import EnvironmentProblem, FwauditError, InputError, LocatedInputError
 from auditor.inputs import read_input_file
@@ -68,7 +68,8 @@ def read_nftables(skip: frozenset[tuple[str, str]] = frozenset(),
     """Native tables of the current namespace; ``skip`` names the (family, table) that another
     reader owns (tables iptables-nft wrote)."""
     doc, text = listing if listing is not None else nft_listing()
-    return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(text), skip=skip)
+    return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(text),
+                                chain_devices=chain_devices_from_listing(text), skip=skip)
 
 
 def nft_handles(doc: dict[str, Any]) -> dict[tuple[str, str], tuple[int, dict[str, int]]]:
@@ -252,7 +253,7 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
         raise EnvironmentProblem("nft -j list ruleset printed something that is not JSON") from None
     lines, chain_lines = scan_lines(sources)
     return tables_from_nft_json(doc, backend="file", rule_texts=rule_texts_from_listing(listing),
-                                lines=lines, chain_lines=chain_lines, source=str(path))
+                                chain_devices=chain_devices_from_listing(listing), lines=lines, chain_lines=chain_lines, source=str(path))
 
 
 def _load_error(stderr: str, main: Path, originals: dict[str, Path]) -> FwauditError:

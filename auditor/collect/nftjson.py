@@ -99,6 +99,31 @@ def rule_texts_from_listing(text: str) -> dict[tuple[str, str, int], str]:
     return out
 
 
+_CHAIN_HEAD = re.compile(r"^chain (\S+) \{")
+_DEVICE = re.compile(r'\bhook (?:ingress|egress) devices? (?:= \{ )?"?([^";,\s}]+)')
+
+
+def chain_devices_from_listing(text: str) -> dict[tuple[str, str, str], str]:
+    """``(family, table, chain) → device`` of ingress/egress chains, from ``nft list ruleset``:
+    nft 1.0.6 leaves the device out of its JSON (a chain on several devices keeps the first)."""
+    out: dict[tuple[str, str, str], str] = {}
+    family = table = chain = None
+    for line in text.splitlines():
+        s = line.strip()
+        m = re.match(r"^table (\S+) (\S+) \{", s)
+        if m:
+            family, table, chain = m.group(1), m.group(2), None
+            continue
+        m = _CHAIN_HEAD.match(s)
+        if m:
+            chain = m.group(1)
+            continue
+        m = _DEVICE.search(s)
+        if m and family and table and chain:
+            out.setdefault((family, table, chain), m.group(1))
+    return out
+
+
 @gc_paused
 def tables_from_nft_json(
     doc: Mapping[str, Any],
@@ -118,6 +143,7 @@ def _tables(
     *,
     backend: Backend = "nftables",
     rule_texts: Mapping[tuple[str, str, int], str] | None = None,
+    chain_devices: Mapping[tuple[str, str, str], str] | None = None,
     skip: frozenset[tuple[str, str]] = frozenset(),
     lines: Mapping[tuple[str, str, str, int], tuple[str, int]] | None = None,
     chain_lines: Mapping[tuple[str, str, str], tuple[str, int]] | None = None,
@@ -125,6 +151,7 @@ def _tables(
 ) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     """Convert; ``lines`` maps (family, table, chain, position) to (file, line) for files."""
     rule_texts = rule_texts or {}
+    chain_devices = chain_devices or {}
     lines = lines or {}
     chain_lines = chain_lines or {}
     items = doc.get("nftables", [])
@@ -179,7 +206,7 @@ def _tables(
                 name=cname, rules=tuple(built), hook=c.get("hook"),
                 priority=prio if c.get("hook") else None, type=c.get("type"),
                 policy=(c.get("policy") or "accept") if c.get("hook") else None,
-                device=c.get("dev") if isinstance(c.get("dev"), str) else None,
+                device=c.get("dev") if isinstance(c.get("dev"), str) else chain_devices.get((family, name, cname)),
                 line=cl[1] if cl else None,
                 handle=c.get("handle") if isinstance(c.get("handle"), int) else None,
             ))

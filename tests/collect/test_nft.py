@@ -255,3 +255,19 @@ def test_nat_maps(constructs):
     assert rules[2].statements == (NatMapStatement("redirect", ("dport",), ((((83, 83),), None, (8083, 8083)),)),)
     assert rules[3].statements[0].set_name == "dm" and rules[4].statements[0].set_name == "dpm"
     assert not any(r.unknowns for r in rules)
+
+
+def test_ingress_chain_devices_come_from_the_listing_where_the_json_lacks_them():
+    from auditor.collect.nftjson import chain_devices_from_listing
+
+    listing = """table netdev edge { # handle 3
+	chain in { # handle 1
+		type filter hook ingress device "eth0" priority filter; policy accept;
+		ip saddr 198.18.1.0/24 drop # handle 2
+	}
+	chain out { # handle 4
+		type filter hook egress devices = { "wan0", "wan1" } priority filter; policy accept;
+	}
+}
+"""
+    assert chain_devices_from_listing(listing) == {("netdev", "edge", "in"): "eth0", ("netdev", "edge", "out"): "wan0"}

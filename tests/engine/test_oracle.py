@@ -30,7 +30,15 @@ def _iptables(tool: str, rs: rulegen.AbstractRuleset) -> list[tuple[str, str, st
 
 
 def _loads(backend: str, rng: random.Random) -> list[tuple[str, str, str]]:
-    """What to load, with which tool, in which order (the order matters at equal priority)."""
+    """What to load, with which tool, in which order (the order matters at equal priority);
+    sometimes with a netdev ingress chain on eth0 in front of everything."""
+    loads = _tables(backend, rng)
+    if rng.random() < 0.15:
+        loads.append(("nftables", rulegen.to_nft_ingress(rulegen.random_ingress(rng)), "nft"))
+    return loads
+
+
+def _tables(backend: str, rng: random.Random) -> list[tuple[str, str, str]]:
     a = rulegen.random_ruleset(rng, "U")
     if backend in ("iptables-legacy", "iptables-nft"):
         return _iptables(backend, a)
