@@ -7,13 +7,19 @@ listeners`` on 20,000 sockets does not pay for pydantic, docker or python-iptabl
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 
 from auditor.errors import FwauditError, Terminated
+
+if TYPE_CHECKING:
+    from auditor.collect.target import Target
+    from auditor.model.policy import Policy
+    from auditor.model.result import AuditResult
 
 app = typer.Typer(
     name="fwaudit",
@@ -241,16 +247,21 @@ def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> N
         _emit(text)
 
 
-def _audit(policy: Path, target: str, no_firewall: bool):
-    import time
+@contextmanager
+def _locked_target(target: str) -> Iterator[Target]:
+    """The parsed, resolved target, holding its audit lock (one audit per namespace)."""
+    from auditor.collect.target import namespace_stat, parse_target
+    from auditor.runlock import audit_lock
 
-    from auditor.collect.target import parse_target, run_in_target
-    from auditor.engine.audit import collect_views, run_audit
-    from auditor.engine.policy import load_policy
-
-    started = time.time()
-    pol = load_policy(policy)
     tgt = parse_target(target)
+    with audit_lock(str(tgt), namespace_stat(tgt)):
+        yield tgt
+
+
+def _audit(pol: Policy, tgt: Target, no_firewall: bool, started: float) -> AuditResult:
+    from auditor.collect.target import run_in_target
+    from auditor.engine.audit import collect_views, run_audit
+
     listeners, ruleset, host, notes = run_in_target(tgt, collect_views, not no_firewall)
     return run_audit(pol, listeners, target=str(tgt), started_at=started, ruleset=ruleset, host=host, notes=notes)
 
@@ -269,12 +280,16 @@ def audit(
 ) -> None:
     """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
     above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
+    import time
+
+    from auditor.engine.policy import load_policy
     from auditor.model.finding import Severity
-    from auditor.runlock import audit_lock
 
     extra = None
-    with audit_lock(target):
-        result = _audit(policy, target, no_firewall)
+    started = time.time()
+    pol = load_policy(policy)
+    with _locked_target(target) as tgt:
+        result = _audit(pol, tgt, no_firewall, started)
         if scan:
             from auditor.engine.audit import with_probes
 
@@ -302,12 +317,16 @@ def baseline_accept(
     target: TargetOpt = "host",
 ) -> None:
     """Audit now and store the result as the accepted baseline for later --baseline runs."""
+    import time
+
+    from auditor.engine.policy import load_policy
     from auditor.report.audit_json import render_audit_json
     from auditor.report.output import write_atomic
-    from auditor.runlock import audit_lock
 
-    with audit_lock(target):
-        result = _audit(policy, target, False)
+    started = time.time()
+    pol = load_policy(policy)
+    with _locked_target(target) as tgt:
+        result = _audit(pol, tgt, False, started)
     write_atomic(output, render_audit_json(result))
     _emit(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}")
 

@@ -78,15 +78,25 @@ def namespace_path(target: Target) -> str:
         from auditor.collect.docker import container_pid
 
         path = f"/proc/{container_pid(target.ref)}/ns/net"
+    _stat_namespace(target, path)
+    return path
+
+
+def namespace_stat(target: Target) -> os.stat_result:
+    """``os.stat`` of the target's nsfs file: ``(st_dev, st_ino)`` is the namespace's identity,
+    the same however the target was spelt (``pid:`` of a process in it, ``netns:NAME``)."""
+    return _stat_namespace(target, namespace_path(target))
+
+
+def _stat_namespace(target: Target, path: str) -> os.stat_result:
     try:
-        os.stat(path)
+        return os.stat(path)
     except PermissionError:
         why = ("even as root: a security module or sandbox protects it" if os.geteuid() == 0
                else "needs CAP_SYS_ADMIN and CAP_SYS_PTRACE: run as root")
         raise EnvironmentProblem(f"cannot open the network namespace of {target}: permission denied ({why})") from None
     except FileNotFoundError:
         raise InputError(f"target {target} has gone away") from None
-    return path
 
 
 def run_in_target(target: Target, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
