@@ -250,11 +250,13 @@ def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> N
 @contextmanager
 def _locked_target(target: str) -> Iterator[Target]:
     """The parsed, resolved target, holding its audit lock (one audit per namespace)."""
-    from auditor.collect.target import namespace_stat, parse_target
+    from auditor.collect.target import namespace_stat, parse_target, require_entry
     from auditor.runlock import audit_lock
 
     tgt = parse_target(target)
-    with audit_lock(str(tgt), namespace_stat(tgt)):
+    ident = namespace_stat(tgt)
+    require_entry(tgt)
+    with audit_lock(str(tgt), ident):
         yield tgt
 
 

@@ -102,9 +102,14 @@ def _stat_namespace(target: Target, path: str) -> os.stat_result:
 def run_in_target(target: Target, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a collector inside the target's network namespace and return its result."""
     path = namespace_path(target)
+    require_entry(target)
+    return run_in_namespace(path, fn, *args, **kwargs)
+
+
+def require_entry(target: Target) -> None:
+    """Fail with exit 3 unless this process may enter the target (root, or already in it)."""
     if target.kind != "host" or not _in_root_namespace():
         require_root(f"entering the network namespace of {target}")
-    return run_in_namespace(path, fn, *args, **kwargs)
 
 
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
