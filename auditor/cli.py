@@ -6,6 +6,7 @@ listeners`` on 20,000 sockets does not pay for pydantic, docker or python-iptabl
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 
-from auditor.errors import FwauditError, Terminated
+from auditor.errors import EnvironmentProblem, FwauditError, Terminated
+from auditor.untrusted import escape
 
 if TYPE_CHECKING:
     from auditor.collect.target import Target
@@ -531,19 +533,21 @@ def main() -> None:
     """Console entry point: run the app, turning user-facing errors into messages and exit codes.
 
     Typer's standalone mode already maps usage errors to exit 2; our own errors carry their
-    exit code (2 bad input, 3 environment).
+    exit code (2 bad input, 3 environment). SIGTERM and SIGINT unwind the command (undoing
+    what it changed) and exit 143 / 130 with one line saying so.
     """
+    from auditor.interrupts import stop_signals_raise
+
     try:
-        app()
+        with stop_signals_raise():
+            app()
     except FwauditError as e:
-        sys.stderr.write(f"fwaudit: error: {e.message}\n")
+        sys.stderr.write(f"fwaudit: error: {escape(e.message)}\n")
         sys.exit(e.exit_code)
-    except Terminated:
-        sys.stderr.write("fwaudit: terminated; changes undone\n")
-        sys.exit(143)
-    except KeyboardInterrupt:
-        sys.stderr.write("fwaudit: interrupted\n")
-        sys.exit(130)
+    except Terminated as e:
+        how = "interrupted" if e.signum == signal.SIGINT else "terminated"
+        sys.stderr.write(f"fwaudit: {how} ({signal.Signals(e.signum).name}); changes undone\n")
+        sys.exit(e.exit_code)
     except PermissionError as e:
-        sys.stderr.write(f"fwaudit: error: permission denied: {e.filename or e} (run as root)\n")
+        sys.stderr.write(f"fwaudit: error: permission denied: {escape(str(e.filename or e))} (run as root)\n")
         sys.exit(3)

@@ -7,6 +7,8 @@ escapes is a bug in fwaudit.
 
 from __future__ import annotations
 
+import signal
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -56,5 +58,18 @@ class AlreadyRunning(EnvironmentProblem):
     """Another fwaudit run holds the lock."""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that ``finally`` blocks undo changes (exit 143)."""
+class Terminated(BaseException):
+    """SIGTERM or SIGINT, raised where the program is so that ``finally`` blocks undo changes.
+
+    Exit code 128 + the signal (143 for SIGTERM, 130 for SIGINT). A :class:`BaseException`
+    rather than a ``KeyboardInterrupt``: typer turns those into a silent exit 130 before the
+    CLI could say what happened, and ``except Exception`` handlers must not swallow it.
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+    def __reduce__(self):
+        return (type(self), (self.signum,))
