@@ -493,13 +493,16 @@ def scan(
 @app.command()
 def cleanup() -> None:
     """Remove what an interrupted scan left behind (fwa-probe-* namespaces, journaled routes)
-    and nothing else."""
+    and nothing else; says only what it really removed."""
     from auditor.collect.target import require_root
     from auditor.probe.vantage import cleanup_leftovers
 
     require_root("cleaning up probe namespaces")
-    removed = cleanup_leftovers()
-    _emit("cleanup: " + (", ".join(removed) if removed else "nothing left behind"))
+    removed, refused = cleanup_leftovers()
+    _emit("cleanup: " + (("removed " + ", ".join(removed)) if removed else "nothing left behind"))
+    if refused:
+        raise EnvironmentProblem("left alone (not written by fwaudit as it is now, or not private): "
+                                 + "; ".join(refused))
 
 
 @lab_app.command("up")
