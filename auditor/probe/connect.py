@@ -17,9 +17,10 @@ from __future__ import annotations
 import errno
 import select
 import socket
-import time
 from dataclasses import dataclass
 from typing import Iterable, Literal
+
+from auditor.probe.inflight import InFlight, new_socket
 
 Outcome = Literal["open", "refused", "silent"]
 UDP_PAYLOAD = b"fwaudit-probe\n"
@@ -35,53 +36,52 @@ class Point:
     port: int
 
 
-def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD) -> dict[Point, Outcome]:
-    """Probe all points concurrently; every point gets an outcome."""
-    pending: dict[int, tuple[Point, socket.socket]] = {}
+def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD,
+          window: int | None = None) -> dict[Point, Outcome]:
+    """Probe the points concurrently, at most ``window`` (default :func:`socket_limit`) at a
+    time, each for up to ``timeout`` seconds; every point gets an outcome."""
     result: dict[Point, Outcome] = {}
-    poller = select.epoll()
-    try:
+    with InFlight[Point](timeout, window) as flight:
         for p in points:
-            family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
-            kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
-            s = socket.socket(family, kind)
-            s.setblocking(False)
-            if p.protocol == "tcp":
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            s.bind((p.source, 0))
-            try:
-                if p.protocol == "tcp":
-                    rc = s.connect_ex((p.destination, p.port))
-                    if rc not in (0, errno.EINPROGRESS):
-                        result[p] = "refused" if rc in _REFUSED else "silent"
-                        s.close()
-                        continue
-                    poller.register(s.fileno(), select.EPOLLOUT | select.EPOLLERR)
-                else:
-                    s.connect((p.destination, p.port))
-                    s.send(payload)
-                    poller.register(s.fileno(), select.EPOLLIN | select.EPOLLERR)
-            except OSError as e:
-                result[p] = "refused" if e.errno in _REFUSED else "silent"
-                s.close()
-                continue
-            pending[s.fileno()] = (p, s)
-        deadline = time.monotonic() + timeout
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for fd, events in poller.poll(left):
-                p, s = pending.pop(fd)
-                poller.unregister(fd)
-                result[p] = _outcome(p, s, events)
-                s.close()
-        for p, s in pending.values():
-            result[p] = "silent"
-            s.close()
-    finally:
-        poller.close()
+            while flight.full:
+                _settle(flight, result)
+            _start(p, flight, result, payload)
+        while flight:
+            _settle(flight, result)
     return result
+
+
+def _start(p: Point, flight: InFlight[Point], result: dict[Point, Outcome], payload: bytes) -> None:
+    family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
+    s = new_socket(family, socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM)
+    try:
+        if p.protocol == "tcp":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.bind((p.source, 0))
+        if p.protocol == "tcp":
+            rc = s.connect_ex((p.destination, p.port))
+            if rc not in (0, errno.EINPROGRESS):
+                result[p] = "refused" if rc in _REFUSED else "silent"
+                s.close()
+                return
+            flight.add(p, s, select.EPOLLOUT | select.EPOLLERR)
+        else:
+            s.connect((p.destination, p.port))
+            s.send(payload)
+            flight.add(p, s, select.EPOLLIN | select.EPOLLERR)
+    except OSError as e:
+        result[p] = "refused" if e.errno in _REFUSED else "silent"
+        s.close()
+
+
+def _settle(flight: InFlight[Point], result: dict[Point, Outcome]) -> None:
+    ready, expired = flight.wait()
+    for p, s, events in ready:
+        result[p] = _outcome(p, s, events)
+        s.close()
+    for p, s in expired:
+        result[p] = "silent"
+        s.close()
 
 
 def _outcome(p: Point, s: socket.socket, events: int) -> Outcome:

@@ -110,4 +110,111 @@ def test_killed_scan_is_cleaned_up_by_cleanup(target):
     while "198.18.80.77" in target.exec(["ip", "route"]).stdout:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert not [r for r in cleanup_leftovers() if any(n in r for n in left)]
+    assert not [r for r in cleanup_leftovers()[0] if any(n in r for n in left)]
+
+
+def _probe_state(target) -> dict:
+    """Everything a scan may leave: probe namespaces, fwp veths and lab routes in the target,
+    journals in the run directory."""
+    import os
+
+    run_dir = os.environ["FWAUDIT_RUN_DIR"]
+    return {
+        "netns": set(leftover_namespaces(PROBE_PREFIX)),
+        "links": {l.split(":")[1].strip().split("@")[0] for l in target.exec(["ip", "-o", "link"]).stdout.splitlines()
+                  if l.split(":")[1].strip().startswith("fwp")},
+        "routes": {r.split()[0] + "/32" for r in target.exec(["ip", "route"]).stdout.splitlines() if "fwp" in r},
+        "journals": set(os.listdir(run_dir)) - {n for n in os.listdir(run_dir) if n.startswith("audit-")}
+        if os.path.isdir(run_dir) else set(),
+    }
+
+
+def _probe_namespace_pids(names) -> list[str]:
+    return [p for n in names for p in subprocess.run(["ip", "netns", "pids", n], capture_output=True,
+                                                      text=True).stdout.split()]
+
+
+def kill_scan_at(target, sig: int, delay: float, *, probing: bool = False) -> tuple[int, int, str, dict, list[str]]:
+    """Start a long scan, send ``sig`` after ``delay`` s — counted from when its worker is
+    probing inside the probe namespace if ``probing`` — and return (its pid, exit code, stderr,
+    what this scan left, pids still running in its probe namespaces half a second later).
+    Other runs on the machine may scan at the same time: only this scan's namespaces count."""
+    import tempfile
+
+    errfile = tempfile.TemporaryFile("w+")  # not a pipe: an orphaned worker would hold it open
+    p = subprocess.Popen([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.60",
+                          "--ports", "1-65535", "--protocol", "all", "--format", "json"],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errfile, text=True)
+    if probing:
+        deadline = time.monotonic() + 30
+        while not _probe_namespace_pids(n for n in leftover_namespaces(f"{PROBE_PREFIX}{p.pid}-")):
+            assert time.monotonic() < deadline and p.poll() is None, "the scan never started probing"
+            time.sleep(0.05)
+    time.sleep(delay)
+    p.send_signal(sig)
+    p.wait(timeout=60)
+    errfile.seek(0)
+    err = errfile.read()
+    time.sleep(0.5)
+    left = _probe_state(target)
+    left["netns"] = {n for n in left["netns"] if n.startswith(f"{PROBE_PREFIX}{p.pid}-")}
+    return p.pid, p.returncode, err, left, _probe_namespace_pids(left["netns"])
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("delay,probing", [(0.3, False), (0.0, True), (1.0, True), (6.0, True)])
+def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_removed(target, delay, probing):
+    """Reproduction: scan killed with SIGKILL — its forked worker kept probing as a child of
+    PID 1, tore down part of the state, and cleanup then reported things already gone."""
+    pid, code, _, left, running = kill_scan_at(target, signal.SIGKILL, delay, probing=probing)
+    assert code == -signal.SIGKILL
+    assert running == [], f"processes still running in {left['netns']}: {running}"
+    res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    reported = res.stdout.removeprefix("cleanup: ").strip()
+    items = [] if reported == "nothing left behind" else reported.removeprefix("removed ").split(", ")
+    ours = {"netns": left["netns"], "link": left["links"], "route": left["routes"]}
+    for item in items:  # every reported removal of this scan's changes existed before cleanup
+        kind, name = item.split(" ", 1)
+        if (name.startswith((f"{PROBE_PREFIX}{pid}-", f"fwp{pid % 100000}")) or name == "198.18.80.60/32"):
+            assert name in ours[kind], (item, left)
+    assert left["netns"] <= {i.split(" ", 1)[1] for i in items if i.startswith("netns ")}
+    after = _probe_state(target)
+    assert not left["netns"] & set(leftover_namespaces(PROBE_PREFIX))
+    assert not after["links"] and not after["routes"] and after["journals"] == set()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                           (signal.SIGINT, 130, "interrupted (SIGINT)")])
+@pytest.mark.parametrize("delay,probing", [(0.4, False), (0.5, True)])
+def test_scan_sigterm_and_sigint_exit_143_and_130_with_a_message_after_the_undo(target, sig, code, word, delay, probing):
+    """Reproduction: SIGTERM and SIGINT exited 130 with no message (the README promised 143 and
+    "terminated; changes undone")."""
+    _, rc, err, left, running = kill_scan_at(target, sig, delay, probing=probing)
+    assert rc == code, err
+    assert err.strip().splitlines()[-1] == f"fwaudit: {word}; changes undone"
+    assert "Traceback" not in err
+    assert left == {"netns": set(), "links": set(), "routes": set(), "journals": set()} and running == []
+
+
+@pytest.mark.root
+def test_udp_scan_under_ulimit_n_1024_covers_every_port_without_emfile(target):
+    """Reproduction: ``ulimit -n 1024`` + ``--ports 1-1024 --protocol udp`` gave an EMFILE
+    traceback (one socket per port, all at once). Here the limit is tighter still (128)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.52",
+                          "--ports", "1-1024", "--protocol", "all", "--format", "json"],
+                         capture_output=True, text=True, cwd=ROOT, preexec_fn=limit)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    doc = json.loads(res.stdout)
+    for proto in ("tcp", "udp"):
+        covered = sorted(p for r in doc["results"] if r["protocol"] == proto for p in range(r["ports"][0], r["ports"][1] + 1))
+        assert covered == list(range(1, 1025))
+    assert state(doc, "udp", 53) == ("open", "udp-reply")
+    assert state(doc, "udp", 123)[0] == "open_filtered"
+    assert state(doc, "tcp", 22) == ("open", "syn-ack")
