@@ -213,7 +213,7 @@ def policy_check(
 
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
 ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is stdout.")]
 FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
 
@@ -242,9 +242,9 @@ def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
 
 def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> None:
     if output is not None:
-        from auditor.report.output import write_atomic
+        from auditor.report.output import write_output
 
-        write_atomic(output, text)
+        write_output(output, text)
     elif not quiet or failing:
         _emit(text)
 
@@ -325,13 +325,13 @@ def baseline_accept(
 
     from auditor.engine.policy import load_policy
     from auditor.report.audit_json import render_audit_json
-    from auditor.report.output import write_atomic
+    from auditor.report.output import write_output
 
     started = time.time()
     pol = load_policy(policy)
     with _locked_target(target) as tgt:
         result = _audit(pol, tgt, False, started)
-    write_atomic(output, render_audit_json(result))
+    write_output(output, render_audit_json(result))
     _emit(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}")
 
 
