@@ -205,10 +205,10 @@ def policy_check(
 
     pol = load_policy(file)
     names = {s.name for s in pol.services}
-    _emit(
+    _emit(escape(
         f"{file}: valid policy {pol.name!r}: {len(pol.zones)} zone(s), "
         f"{len(names)} service(s) ({len(pol.services)} protocol/port entries), default {pol.default}"
-    )
+    ))
 
 
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
@@ -332,7 +332,7 @@ def baseline_accept(
     with _locked_target(target) as tgt:
         result = _audit(pol, tgt, False, started)
     write_output(output, render_audit_json(result))
-    _emit(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}")
+    _emit(escape(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}"))
 
 
 @policy_app.command("init")
@@ -345,26 +345,20 @@ def policy_init(
     from auditor.collect.target import parse_target, run_in_target
     from auditor.engine.audit import collect_views
     from auditor.engine.policy import parse_policy
-    from auditor.engine.policy_draft import draft_policy, draft_zones
+    from auditor.engine.policy_draft import draft_policy, draft_zones, zones_policy
     from auditor.engine.zones import zone_exposures
 
     tgt = parse_target(target)
     listeners, ruleset, host, _ = run_in_target(tgt, collect_views, True)
     views = ()
     if ruleset is not None and host is not None:
-        stub = parse_policy(_zones_only(draft_zones(host)), "<draft>")
+        stub = parse_policy(zones_policy(draft_zones(host)), "<draft>")
         views = zone_exposures(ruleset, host, stub, target=str(tgt))
     from auditor.model.host import HostContext
 
     text = draft_policy(str(tgt), listeners, host or HostContext(), views)
     parse_policy(text, "<draft>")  # the draft must itself be a valid policy
     _deliver(text, output, False, False)
-
-
-def _zones_only(zones: dict[str, list[str]]) -> str:
-    lines = ["version: 1", "name: draft", "zones:"]
-    lines += [f"  {name}: [{', '.join(repr(n) for n in nets)}]" for name, nets in zones.items()]
-    return "\n".join(lines) + "\n"
 
 
 @app.command()
@@ -499,7 +493,7 @@ def cleanup() -> None:
 
     require_root("cleaning up probe namespaces")
     removed, refused = cleanup_leftovers()
-    _emit("cleanup: " + (("removed " + ", ".join(removed)) if removed else "nothing left behind"))
+    _emit(escape("cleanup: " + (("removed " + ", ".join(removed)) if removed else "nothing left behind")))
     if refused:
         raise EnvironmentProblem("left alone (not written by fwaudit as it is now, or not private): "
                                  + "; ".join(refused))

@@ -126,10 +126,12 @@ class OwnerWalk:
 
 def _process(pid: int, users: dict[int, str]) -> Process | None:
     try:
-        with open(f"/proc/{pid}/comm") as f:
-            name = f.read().strip()
-        with open(f"/proc/{pid}/status") as f:
-            uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            # any bytes a process chose (prctl PR_SET_NAME): undecodable ones shown as \xNN,
+            # never a reason to drop the owner (a process could hide that way)
+            name = f.read().rstrip(b"\n").decode("utf-8", "backslashreplace")
+        with open(f"/proc/{pid}/status", "rb") as f:  # its Name: line holds the same bytes
+            uid = next(int(line.split()[1]) for line in f if line.startswith(b"Uid:"))
     except (OSError, StopIteration, ValueError):
         return None
     if uid not in users:

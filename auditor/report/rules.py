@@ -12,6 +12,7 @@ from typing import Any
 
 from auditor.engine.evaluate import NAT_CORE_PRIORITY
 from auditor.model.ruleset import HOOKS, Chain, Ruleset, Table
+from auditor.untrusted import escape
 
 
 def _is_nat(t: Table, c: Chain) -> bool:
@@ -54,7 +55,7 @@ def rules_text(target: str, rs: Ruleset) -> str:
     for h, eff, t, c in base_chain_order(rs):
         if h != hook:
             hook = h
-            lines.append(f"\nhook {h}:")
+            lines += ["", f"hook {h}:"]
         nat = " (nat slot)" if _is_nat(t, c) and eff != c.priority else ""
         dev = f" device {c.device}" if c.device else ""
         lines.append(f"  priority {eff}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
@@ -62,13 +63,13 @@ def rules_text(target: str, rs: Ruleset) -> str:
         lines += _rule_lines(c)
     users = [(t, c) for t in rs.tables for c in t.chains if c.hook is None]
     if users:
-        lines.append("\nuser chains:")
+        lines += ["", "user chains:"]
         for t, c in users:
             lines.append(f"  {t.backend} {t.family} {t.name} / {c.name}")
             lines += _rule_lines(c)
     for n in rs.notes:
         lines.append(f"note: {n}")
-    return "\n".join(lines)
+    return "\n".join(escape(line) for line in lines)  # rule texts, comments, names: untrusted
 
 
 def _chain_json(c: Chain) -> dict[str, Any]:
