@@ -35,7 +35,9 @@ MAX_PORTS_PER_RANGE = 32
 def _loader(path: str) -> list[str]:
     from auditor.collect.ruleset import _detect, _looks_ipv6
 
-    text = Path(path).read_text()
+    from auditor.inputs import read_input_file
+
+    text = read_input_file(path, what="ruleset file")
     kind = _detect(text)
     if kind == "nft":
         return ["nft", "-f", path]
