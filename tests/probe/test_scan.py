@@ -218,3 +218,38 @@ def test_udp_scan_under_ulimit_n_1024_covers_every_port_without_emfile(target):
     assert state(doc, "udp", 53) == ("open", "udp-reply")
     assert state(doc, "udp", 123)[0] == "open_filtered"
     assert state(doc, "tcp", 22) == ("open", "syn-ack")
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("args,fragment", [
+    (["--source", "198.18.80.53", "--bridge", "nope"], "has no interface of that name"),
+    (["--source", "198.18.80.53", "--bridge", "eth0"], "is a veth link, not a bridge"),
+    (["--source", "198.18.80.53", "--bridge", "x" * 300], "is not an interface name"),
+    (["--source", "198.18.80.53", "--destination", "abc"], "--destination 'abc' is not an IP address"),
+    (["--source", "2001:db8::5"], "is IPv6 but the destination 198.18.80.1 is IPv4"),
+    (["--source", "198.18.80.53", "--destination", "2001:db8::1"], "is IPv4 but the destination"),
+    (["--source", "abc"], "--source 'abc' is not an IP address"),
+    (["--source", "198.18.80.53", "--ports", "٨٠"], "invalid port spec"),
+])
+def test_scan_bad_bridge_destination_or_source_family_is_an_input_error(target, args, fragment):
+    """Reproduction: scan --bridge nope, --destination abc, a v6 --source against a v4 target
+    gave tracebacks (after creating the probe namespace)."""
+    before = set(leftover_namespaces(PROBE_PREFIX))
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--ports", "22", *args],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and fragment in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not [n for n in set(leftover_namespaces(PROBE_PREFIX)) - before if _owner_gone(n)]  # nothing made
+
+
+def _owner_gone(name: str) -> bool:
+    import os
+
+    pid = int(name[len(PROBE_PREFIX):].split("-")[0])
+    return not os.path.exists(f"/proc/{pid}")
+
+
+@pytest.mark.root
+def test_exposure_live_destination_abc_is_an_input_error(target):
+    res = subprocess.run([*FWAUDIT, "exposure", "--target", f"netns:{target.name}", "-i", "eth0", "-d", "abc"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and "--destination 'abc' is not an IP address" in res.stderr, res.stderr
