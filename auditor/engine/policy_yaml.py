@@ -166,6 +166,8 @@ def _compose(text: str, source: str) -> _Node | None:
                                 source, mark.line + 1 if mark else 1) from None
     except yaml.YAMLError as e:
         raise LocatedInputError(f"YAML error: {excerpt(str(e))}", source, None) from None
+    except UnicodeEncodeError as e:  # a str that no file could hold (a lone surrogate)
+        raise LocatedInputError(f"not valid Unicode text (character {e.start})", source, None) from None
     return root[0] if root else None
 
 

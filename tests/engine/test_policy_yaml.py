@@ -55,3 +55,9 @@ def test_depth_is_bounded_also_through_aliases():
 def test_aliases_share_lines_of_their_use():
     data, lines = load_plain("a: &x [1, 2]\nb: *x\n", "t.yaml")
     assert data == {"a": [1, 2], "b": [1, 2]} and lines[("b",)] == 2 and lines[("b", 1)] == 1
+
+
+def test_text_no_file_could_hold_is_an_input_error():
+    # found by the fuzzer: a lone surrogate made libyaml's encoder raise UnicodeEncodeError
+    with pytest.raises(LocatedInputError, match="not valid Unicode text"):
+        load_plain("a: \ud83d\n", "t.yaml")
