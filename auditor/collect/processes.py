@@ -129,7 +129,8 @@ def _process(pid: int, users: dict[int, str]) -> Process | None:
         with open(f"/proc/{pid}/comm", "rb") as f:
             # any bytes a process chose (prctl PR_SET_NAME): undecodable ones shown as \xNN,
             # never a reason to drop the owner (a process could hide that way)
-            name = f.read().rstrip(b"\n").decode("utf-8", "backslashreplace")
+            comm = f.read()
+        name = comm.removesuffix(b"\n").decode("utf-8", "backslashreplace")  # the kernel adds one
         with open(f"/proc/{pid}/status", "rb") as f:  # its Name: line holds the same bytes
             uid = next(int(line.split()[1]) for line in f if line.startswith(b"Uid:"))
     except (OSError, StopIteration, ValueError):
