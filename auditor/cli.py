@@ -486,8 +486,8 @@ def scan(
 
 @app.command()
 def cleanup() -> None:
-    """Remove what an interrupted scan left behind (fwa-probe-* namespaces, journaled routes)
-    and nothing else; says only what it really removed."""
+    """Remove what an interrupted scan or verify --prove left behind (fwa-probe-*/fwa-prove-*
+    namespaces, journaled veths and routes) and nothing else; says only what it really removed."""
     from auditor.collect.target import require_root
     from auditor.probe.vantage import cleanup_leftovers
 

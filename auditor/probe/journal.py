@@ -28,6 +28,7 @@ from auditor.interrupts import deferred
 from auditor.rundir import open_private_file, open_run_dir
 
 PROBE_PREFIX = "fwa-probe-"
+PROVE_PREFIX = "fwa-prove-"  # verify --prove's lab copy: no journal, the namespace is all it makes
 MAX_JOURNAL_BYTES = 1 << 20
 _NAME = re.compile(rf"^{PROBE_PREFIX}(\d+)-(\d+)$")
 _FILE = re.compile(rf"^({PROBE_PREFIX}(\d+)-\d+)\.(json|tmp)$")

@@ -27,6 +27,7 @@ from auditor.model.result import ZoneExposure
 from auditor.probe import synscan
 from auditor.probe.namespaces import Namespace
 from auditor.probe.scan import zone_representatives
+from auditor.probe.journal import PROVE_PREFIX
 from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
 
 MAX_PORTS_PER_RANGE = 32
@@ -52,7 +53,7 @@ def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[s
             if not any(ip in n for n in LAB_NETWORKS):
                 raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
                                  "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
-    ns = Namespace(f"fwa-prove-{os.getpid()}")
+    ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")
     notes: list[str] = []
     findings: list[Finding] = []
     try:

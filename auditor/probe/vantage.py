@@ -10,8 +10,8 @@ The probe arrives by the least intrusive path:
 
 Every change is written to a journal (:mod:`auditor.probe.journal`) before it is made, undone
 on close, on exceptions and on SIGINT/SIGTERM; ``cleanup_leftovers`` undoes journals of dead
-runs and removes ``fwa-probe-*`` namespaces of dead runs — nothing else — and reports only what
-it really removed.
+runs and removes ``fwa-probe-*`` (and ``verify --prove``'s ``fwa-prove-*``) namespaces of dead
+runs — nothing else — and reports only what it really removed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from contextlib import ExitStack
 
 from auditor.errors import EnvironmentProblem, InputError
 from auditor.interrupts import deferred, stop_signals_raise
-from auditor.probe.journal import PROBE_PREFIX, DeadRun, Journal, dead_runs, forget, owner_alive
+from auditor.probe.journal import PROBE_PREFIX, PROVE_PREFIX, DeadRun, Journal, dead_runs, forget, owner_alive
 from auditor.probe.namespaces import Namespace, leftover_namespaces, remove_namespace
 
 LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
@@ -168,12 +168,13 @@ def cleanup_leftovers() -> tuple[list[str], list[str]]:
             continue
         removed += _undo_run(run)
         forget(run)
-    for name in leftover_namespaces(PROBE_PREFIX):
-        pid = name[len(PROBE_PREFIX):].split("-")[0]
-        if pid.isdigit() and owner_alive(int(pid), None):
-            continue
-        if remove_namespace(name):
-            removed.append(f"netns {name}")
+    for prefix in (PROBE_PREFIX, PROVE_PREFIX):
+        for name in leftover_namespaces(prefix):
+            pid = name[len(prefix):].split("-")[0]
+            if pid.isdigit() and owner_alive(int(pid), None):
+                continue
+            if remove_namespace(name):
+                removed.append(f"netns {name}")
     return removed, refused
 
 

@@ -95,3 +95,18 @@ def test_journal_symlink_is_not_followed(private_run_dir, tmp_path):
     os.symlink(other, os.path.join(private_run_dir, f"fwa-probe-{pid}-0.json"))
     (run,) = [r for r in dead_runs() if r.name == f"fwa-probe-{pid}-0"]
     assert run.problem is not None and "cannot open" in run.problem
+
+
+@pytest.mark.root
+def test_cleanup_removes_a_dead_runs_prove_namespace_and_nothing_alive(private_run_dir):
+    from auditor.probe.journal import PROVE_PREFIX
+    from auditor.probe.namespaces import Namespace, leftover_namespaces
+
+    dead, alive = Namespace(f"{PROVE_PREFIX}{dead_pid()}"), Namespace(f"{PROVE_PREFIX}{os.getpid()}")
+    try:
+        removed, _ = cleanup_leftovers()
+        assert f"netns {dead.name}" in removed and f"netns {alive.name}" not in removed
+        assert alive.name in leftover_namespaces(PROVE_PREFIX) and dead.name not in leftover_namespaces(PROVE_PREFIX)
+    finally:
+        dead.close()
+        alive.close()
