@@ -8,6 +8,7 @@ escapes is a bug in fwaudit.
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -24,7 +25,7 @@ class FwauditError(Exception):
         super().__init__(message)
         self.message = message
 
-    def __reduce__(self):  # keep subclasses picklable across the namespace fork boundary
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable across the namespace fork boundary
         return (type(self), (self.message,))
 
 
@@ -44,7 +45,7 @@ class LocatedInputError(InputError):
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}{message}")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), (self.detail, self.file, self.line))
 
 
@@ -71,5 +72,5 @@ class Terminated(BaseException):
         self.signum = signum
         self.exit_code = 128 + signum
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), (self.signum,))

@@ -65,8 +65,10 @@ def stop_signals_raise() -> Iterator[None]:
             for sig in STOP_SIGNALS:
                 old[sig] = signal.signal(sig, _handler)
         except ValueError:  # not the main thread
-            for sig, h in old.items():
-                signal.signal(sig, h)
+            for num, handler in old.items():
+                signal.signal(num, handler)
+            old.clear()
+        if not old:
             yield
             return
         _owner, _raised, _pending = os.getpid(), False, None
@@ -75,9 +77,8 @@ def stop_signals_raise() -> Iterator[None]:
         yield
     finally:
         _depth -= 1
-        if _depth == 0:
-            for sig, h in old.items():
-                signal.signal(sig, h)
+        for num, handler in old.items():
+            signal.signal(num, handler)
 
 
 @contextmanager

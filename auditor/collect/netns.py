@@ -17,7 +17,7 @@ import os
 import pickle
 import signal
 import struct
-from typing import Any, Callable, NoReturn, TypeVar
+from typing import Any, Callable, NoReturn, TypeVar, cast
 
 from auditor.errors import EnvironmentProblem, FwauditError
 from auditor.workers import fork_worker
@@ -81,7 +81,7 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any, **kwarg
         raise EnvironmentProblem(f"the worker inside network namespace {path} died ({why})")
     kind, value = pickle.loads(data)
     if kind == "ok":
-        return value
+        return cast(T, value)
     if kind == "err":
         raise value
     raise RuntimeError(f"in namespace {path}: {value}")

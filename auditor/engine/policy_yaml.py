@@ -100,6 +100,7 @@ def _compose(text: str, source: str) -> _Node | None:
     documents = 0
     count = 0
     try:
+        event: Any
         for event in yaml.parse(text, Loader=loader):
             t = type(event)
             line = event.start_mark.line + 1

@@ -105,7 +105,7 @@ def check_addresses(sources: list[str], destination: str) -> None:
 
 def _link_kind(name: str) -> str | None:
     """The kind of link ``name`` in the current namespace ("bridge", "veth", "" …), None if absent."""
-    from pyroute2 import IPRoute
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
 
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)

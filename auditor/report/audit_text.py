@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from auditor.model.finding import Severity
 from auditor.model.result import AuditResult
@@ -26,7 +27,7 @@ def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
             + f"; {len(result.listening)} listening sockets, {fw}, "
             f"{sum(1 for c in result.checks if c[2])}/{len(result.checks)} checks passed "
             f"in {result.duration:.2f}s")
-    out: list = [Text(escape(head))]
+    out: list[Any] = [Text(escape(head))]
     for sev in sorted(counts, reverse=True):
         table = Table(title=f"{str(sev).upper()} ({counts[sev]})", title_justify="left",
                       title_style=_STYLE[sev], show_lines=True)

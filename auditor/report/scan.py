@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 from auditor.model.scan import ScanResult
 from auditor.report.console import render
@@ -28,7 +28,7 @@ def scan_text(results: Sequence[ScanResult], explain: Sequence[dict] | None = No
     from rich.text import Text
 
     r = results[0]
-    out: list = [Text(escape(f"Scan of {r.target} ({r.destination}) arriving on {r.in_interface}, "
+    out: list[Any] = [Text(escape(f"Scan of {r.target} ({r.destination}) arriving on {r.in_interface}, "
                              f"{r.method} scan, {sum(x.duration for x in results):.1f}s"))]
     table = Table(title="open / closed ports (everything else filtered)", title_justify="left")
     for col in ("Source", "Proto", "Ports", "State", "Reason"):
