@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import stat
 
 import pytest
@@ -12,10 +13,8 @@ from auditor.rundir import open_private_file, open_run_dir, run_dir_path
 
 
 @pytest.fixture
-def run_dir(tmp_path, monkeypatch):
-    path = tmp_path / "run"
-    monkeypatch.setenv("FWAUDIT_RUN_DIR", str(path))
-    return path
+def run_dir(private_run_dir):
+    return Path(private_run_dir)
 
 
 def test_created_with_mode_0700(run_dir):

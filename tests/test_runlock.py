@@ -17,10 +17,8 @@ FWAUDIT = [sys.executable, "-m", "auditor"]
 
 
 @pytest.fixture
-def run_dir(tmp_path, monkeypatch):
-    path = tmp_path / "run"
-    monkeypatch.setenv("FWAUDIT_RUN_DIR", str(path))
-    return path
+def run_dir(private_run_dir):
+    return Path(private_run_dir)
 
 
 def test_second_lock_of_the_same_namespace_is_refused_with_the_holder(run_dir):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_cli_hostile_names import RAW_CONTROL
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES = '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -m comment --comment "\x1b]2;PWNED\x07 \u202e" -j ACCEPT\nCOMMIT\n'
-RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def test_rules_and_exposure_text_escape_rule_comments(tmp_path):
