@@ -92,6 +92,7 @@ def kills(count: int, seed: int) -> None:
     target = lab_host(Namespace(f"fwa-atk{os.getpid()}"), "198.18.80.1/24", nft=SCAN_RULES, tcp="22,80,443",
                       udp="53,123")
     results = {"SIGKILL": 0, "SIGTERM": 0}
+    early = 0
     problems: list[str] = []
     try:
         for i in range(count):
@@ -102,7 +103,9 @@ def kills(count: int, seed: int) -> None:
             if running:
                 problems.append(f"{what}: worker still running {running}")
             if sig == signal.SIGTERM:
-                if code not in (0, 143) or code == 143 and "terminated (SIGTERM); changes undone" not in stderr:
+                if code == -signal.SIGTERM:  # before main() installed its handlers: nothing made yet
+                    early += 1
+                elif code not in (0, 143) or code == 143 and "terminated (SIGTERM); changes undone" not in stderr:
                     problems.append(f"{what}: {stderr.strip()[-200:]!r}")
                 if any(left.values()):
                     problems.append(f"{what}: left without cleanup {left}")
@@ -117,7 +120,8 @@ def kills(count: int, seed: int) -> None:
             results[signal.Signals(sig).name] += 1
     finally:
         target.close()
-    print(f"kills: {results} (seed {seed}, delays 0-8 s); problems: {len(problems)}")
+    print(f"kills: {results} (seed {seed}, delays 0-8 s from the start); SIGTERM before fwaudit had started "
+          f"(default action, nothing made): {early}; problems: {len(problems)}")
     for line in problems:
         print("  " + line)
 

@@ -134,22 +134,34 @@ def _probe_namespace_pids(names) -> list[str]:
                                                       text=True).stdout.split()]
 
 
-def kill_scan_at(target, sig: int, delay: float, *, probing: bool = False) -> tuple[int, int, str, dict, list[str]]:
-    """Start a long scan, send ``sig`` after ``delay`` s — counted from when its worker is
-    probing inside the probe namespace if ``probing`` — and return (its pid, exit code, stderr,
-    what this scan left, pids still running in its probe namespaces half a second later).
-    Other runs on the machine may scan at the same time: only this scan's namespaces count."""
+def _catches_sigterm(pid: int) -> bool:
+    """Whether ``pid`` has installed a SIGTERM handler yet (fwaudit's main() does, Python not)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+def kill_scan_at(target, sig: int, delay: float, *, after: str = "start") -> tuple[int, int, str, dict, list[str]]:
+    """Start a long scan, send ``sig`` ``delay`` s after ``after``: its ``start``, its
+    ``handlers`` being installed (fwaudit has started), or its worker ``probing`` inside the
+    probe namespace. Returns (its pid, exit code, stderr, what this scan left, pids still
+    running in its probe namespaces half a second later). Other runs on the machine may scan at
+    the same time: only this scan's namespaces count."""
     import tempfile
 
     errfile = tempfile.TemporaryFile("w+")  # not a pipe: an orphaned worker would hold it open
     p = subprocess.Popen([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.60",
                           "--ports", "1-65535", "--protocol", "all", "--format", "json"],
                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errfile, text=True)
-    if probing:
-        deadline = time.monotonic() + 30
-        while not _probe_namespace_pids(n for n in leftover_namespaces(f"{PROBE_PREFIX}{p.pid}-")):
-            assert time.monotonic() < deadline and p.poll() is None, "the scan never started probing"
-            time.sleep(0.05)
+    ready = {"start": lambda: True, "handlers": lambda: _catches_sigterm(p.pid),
+             "probing": lambda: bool(_probe_namespace_pids(n for n in leftover_namespaces(f"{PROBE_PREFIX}{p.pid}-")))}
+    deadline = time.monotonic() + 30
+    while not ready[after]():
+        assert time.monotonic() < deadline and p.poll() is None, f"the scan never reached {after}"
+        time.sleep(0.02)
     time.sleep(delay)
     p.send_signal(sig)
     p.wait(timeout=60)
@@ -162,11 +174,12 @@ def kill_scan_at(target, sig: int, delay: float, *, probing: bool = False) -> tu
 
 
 @pytest.mark.root
-@pytest.mark.parametrize("delay,probing", [(0.3, False), (0.0, True), (1.0, True), (6.0, True)])
-def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_removed(target, delay, probing):
+@pytest.mark.parametrize("delay,after", [(0.3, "start"), (0.3, "handlers"), (0.0, "probing"), (1.0, "probing"),
+                                         (6.0, "probing")])
+def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_removed(target, delay, after):
     """Reproduction: scan killed with SIGKILL — its forked worker kept probing as a child of
     PID 1, tore down part of the state, and cleanup then reported things already gone."""
-    pid, code, _, left, running = kill_scan_at(target, signal.SIGKILL, delay, probing=probing)
+    pid, code, _, left, running = kill_scan_at(target, signal.SIGKILL, delay, after=after)
     assert code == -signal.SIGKILL
     assert running == [], f"processes still running in {left['netns']}: {running}"
     res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
@@ -187,11 +200,11 @@ def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_r
 @pytest.mark.root
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
                                            (signal.SIGINT, 130, "interrupted (SIGINT)")])
-@pytest.mark.parametrize("delay,probing", [(0.4, False), (0.5, True)])
-def test_scan_sigterm_and_sigint_exit_143_and_130_with_a_message_after_the_undo(target, sig, code, word, delay, probing):
+@pytest.mark.parametrize("delay,after", [(0.0, "handlers"), (0.4, "handlers"), (0.5, "probing")])
+def test_scan_sigterm_and_sigint_exit_143_and_130_with_a_message_after_the_undo(target, sig, code, word, delay, after):
     """Reproduction: SIGTERM and SIGINT exited 130 with no message (the README promised 143 and
     "terminated; changes undone")."""
-    _, rc, err, left, running = kill_scan_at(target, sig, delay, probing=probing)
+    _, rc, err, left, running = kill_scan_at(target, sig, delay, after=after)
     assert rc == code, err
     assert err.strip().splitlines()[-1] == f"fwaudit: {word}; changes undone"
     assert "Traceback" not in err
