@@ -12,8 +12,8 @@ event stream is used (libyaml's when available) and composed here, iteratively:
   :data:`MAX_ALIAS_NODES` more produced by expanding aliases; an alias inside the node it
   names (a cycle) is an error;
 * plain scalars follow the YAML 1.2 core schema, stricter: ``null``/``~``/empty is null,
-  ``true``/``false`` are booleans, decimal ASCII digits (at most 1,000, no leading zero) are
-  integers, everything else is text. Quoted scalars are always text;
+  ``true``/``false`` are booleans, decimal ASCII digits are integers (no leading zero, at most
+  :data:`MAX_DIGITS`), everything else is text. Quoted scalars are always text;
 * one document per file; mapping keys are scalars.
 
 Error messages quote at most a short, escaped excerpt of the input (:mod:`auditor.untrusted`).
@@ -31,7 +31,8 @@ MAX_DEPTH = 64
 MAX_NODES = 2_000_000
 MAX_ALIAS_NODES = 100_000
 
-_INT = re.compile(r"[-+]?[0-9]{1,1000}\Z", re.ASCII)
+_INT = re.compile(r"[-+]?[0-9]+\Z", re.ASCII)
+MAX_DIGITS = 1000
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]", re.ASCII)
 _NULL = frozenset(("", "~", "null", "Null", "NULL"))
 _NUMBER_START = frozenset("+-0123456789")
@@ -79,6 +80,8 @@ def _resolve(value: str, line: int, source: str) -> Any:
     if b is not None:
         return b
     if value[0] in _NUMBER_START and _INT.match(value):
+        if len(value) > MAX_DIGITS:
+            raise LocatedInputError(f"a number of more than {MAX_DIGITS} digits", source, line)
         if _LEADING_ZERO.match(value):
             raise LocatedInputError(
                 f"{excerpt(value)}: a number with a leading zero is ambiguous (octal in YAML 1.1); "

@@ -37,6 +37,7 @@ def test_every_value_and_key_has_its_line_and_duplicates_are_marked():
     ("a: !!str x\n", "YAML tags"),
     ("a: [1\n", "YAML syntax error"),
     ("a: 01\n", "leading zero"),
+    ("a: " + "9" * 5000 + "\n", "a number of more than 1000 digits"),
 ])
 def test_rejected_constructs(text, fragment):
     with pytest.raises(LocatedInputError, match=re.escape(fragment)):
