@@ -26,6 +26,7 @@ from auditor.errors import EnvironmentProblem, InputError
 from auditor.interrupts import deferred, stop_signals_raise
 from auditor.probe.journal import PROBE_PREFIX, PROVE_PREFIX, DeadRun, Journal, dead_runs, forget, owner_alive
 from auditor.probe.namespaces import Namespace, leftover_namespaces, remove_namespace
+from auditor.untrusted import excerpt
 
 LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
 TOOL_TIMEOUT = 30  # seconds for one ``ip`` command; they take milliseconds
@@ -42,7 +43,7 @@ def _nsexec(path: str, cmd: list[str], *, check: bool = True) -> bool:
             raise EnvironmentProblem(f"{' '.join(cmd)}: no answer within {TOOL_TIMEOUT} s") from None
         return False
     if check and res.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {res.stderr.strip()}")
+        raise EnvironmentProblem(f"cannot attach the probe: {' '.join(cmd)}: {excerpt(res.stderr.strip(), 160)}")
     return res.returncode == 0
 
 

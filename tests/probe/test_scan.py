@@ -266,3 +266,13 @@ def test_exposure_live_destination_abc_is_an_input_error(target):
     res = subprocess.run([*FWAUDIT, "exposure", "--target", f"netns:{target.name}", "-i", "eth0", "-d", "abc"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 2 and "--destination 'abc' is not an IP address" in res.stderr, res.stderr
+
+
+@pytest.mark.root
+def test_scan_source_already_routed_in_the_target_is_refused_and_the_route_kept(target):
+    target.exec(["ip", "route", "add", "198.18.81.5/32", "dev", "eth0"])
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.81.5",
+                          "--ports", "22"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 3 and "cannot attach the probe" in res.stderr and "Traceback" not in res.stderr
+    assert "198.18.81.5 dev eth0" in target.exec(["ip", "route"]).stdout
+    assert not [l for l in target.exec(["ip", "-o", "link"]).stdout.splitlines() if "fwp" in l]
