@@ -88,7 +88,6 @@ def kills(count: int, seed: int) -> None:
     from tests.probe.test_scan import _probe_state, kill_scan_at
 
     r = random.Random(seed)
-    os.environ["FWAUDIT_RUN_DIR"] = tempfile.mkdtemp(prefix="fwaudit-attacks-") + "/run"
     target = lab_host(Namespace(f"fwa-atk{os.getpid()}"), "198.18.80.1/24", nft=SCAN_RULES, tcp="22,80,443",
                       udp="53,123")
     results = {"SIGKILL": 0, "SIGTERM": 0}
@@ -180,6 +179,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=random.randrange(1 << 30))
     ap.add_argument("--keep", type=Path, default=Path("attack-failures"))
     args = ap.parse_args()
+    # locks and journals of this round in a directory of its own, not in the machine's /run/fwaudit
+    os.environ["FWAUDIT_RUN_DIR"] = tempfile.mkdtemp(prefix="fwaudit-attacks-") + "/run"
     if args.attack == "policies":
         policies(args.count or 500, args.seed, args.keep)
     elif args.attack == "kills":
