@@ -180,13 +180,14 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=Path("attack-failures"))
     args = ap.parse_args()
     # locks and journals of this round in a directory of its own, not in the machine's /run/fwaudit
-    os.environ["FWAUDIT_RUN_DIR"] = tempfile.mkdtemp(prefix="fwaudit-attacks-") + "/run"
-    if args.attack == "policies":
-        policies(args.count or 500, args.seed, args.keep)
-    elif args.attack == "kills":
-        kills(args.count or 20, args.seed)
-    else:
-        names(args.count or 40, args.seed)
+    with tempfile.TemporaryDirectory(prefix="fwaudit-attacks-") as run:
+        os.environ["FWAUDIT_RUN_DIR"] = run + "/run"
+        if args.attack == "policies":
+            policies(args.count or 500, args.seed, args.keep)
+        elif args.attack == "kills":
+            kills(args.count or 20, args.seed)
+        else:
+            names(args.count or 40, args.seed)
 
 
 if __name__ == "__main__":
