@@ -6,14 +6,22 @@ listeners`` on 20,000 sockets does not pay for pydantic, docker or python-iptabl
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 
-from auditor.errors import FwauditError, Terminated
+from auditor.errors import EnvironmentProblem, FwauditError, Terminated
+from auditor.untrusted import escape
+
+if TYPE_CHECKING:
+    from auditor.collect.target import Target
+    from auditor.model.policy import Policy
+    from auditor.model.result import AuditResult
 
 app = typer.Typer(
     name="fwaudit",
@@ -198,15 +206,15 @@ def policy_check(
 
     pol = load_policy(file)
     names = {s.name for s in pol.services}
-    _emit(
+    _emit(escape(
         f"{file}: valid policy {pol.name!r}: {len(pol.zones)} zone(s), "
         f"{len(names)} service(s) ({len(pol.services)} protocol/port entries), default {pol.default}"
-    )
+    ))
 
 
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
 ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is stdout.")]
 FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
 
@@ -235,23 +243,30 @@ def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
 
 def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> None:
     if output is not None:
-        from auditor.report.output import write_atomic
+        from auditor.report.output import write_output
 
-        write_atomic(output, text)
+        write_output(output, text)
     elif not quiet or failing:
         _emit(text)
 
 
-def _audit(policy: Path, target: str, no_firewall: bool):
-    import time
+@contextmanager
+def _locked_target(target: str) -> Iterator[Target]:
+    """The parsed, resolved target, holding its audit lock (one audit per namespace)."""
+    from auditor.collect.target import namespace_stat, parse_target, require_entry
+    from auditor.runlock import audit_lock
 
-    from auditor.collect.target import parse_target, run_in_target
-    from auditor.engine.audit import collect_views, run_audit
-    from auditor.engine.policy import load_policy
-
-    started = time.time()
-    pol = load_policy(policy)
     tgt = parse_target(target)
+    ident = namespace_stat(tgt)
+    require_entry(tgt)
+    with audit_lock(str(tgt), ident):
+        yield tgt
+
+
+def _audit(pol: Policy, tgt: Target, no_firewall: bool, started: float) -> AuditResult:
+    from auditor.collect.target import run_in_target
+    from auditor.engine.audit import collect_views, run_audit
+
     listeners, ruleset, host, notes = run_in_target(tgt, collect_views, not no_firewall)
     return run_audit(pol, listeners, target=str(tgt), started_at=started, ruleset=ruleset, host=host, notes=notes)
 
@@ -270,12 +285,16 @@ def audit(
 ) -> None:
     """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
     above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
+    import time
+
+    from auditor.engine.policy import load_policy
     from auditor.model.finding import Severity
-    from auditor.runlock import audit_lock
 
     extra = None
-    with audit_lock(target):
-        result = _audit(policy, target, no_firewall)
+    started = time.time()
+    pol = load_policy(policy)
+    with _locked_target(target) as tgt:
+        result = _audit(pol, tgt, no_firewall, started)
         if scan:
             from auditor.engine.audit import with_probes
 
@@ -303,14 +322,18 @@ def baseline_accept(
     target: TargetOpt = "host",
 ) -> None:
     """Audit now and store the result as the accepted baseline for later --baseline runs."""
-    from auditor.report.audit_json import render_audit_json
-    from auditor.report.output import write_atomic
-    from auditor.runlock import audit_lock
+    import time
 
-    with audit_lock(target):
-        result = _audit(policy, target, False)
-    write_atomic(output, render_audit_json(result))
-    _emit(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}")
+    from auditor.engine.policy import load_policy
+    from auditor.report.audit_json import render_audit_json
+    from auditor.report.output import write_output
+
+    started = time.time()
+    pol = load_policy(policy)
+    with _locked_target(target) as tgt:
+        result = _audit(pol, tgt, False, started)
+    write_output(output, render_audit_json(result))
+    _emit(escape(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}"))
 
 
 @policy_app.command("init")
@@ -323,26 +346,20 @@ def policy_init(
     from auditor.collect.target import parse_target, run_in_target
     from auditor.engine.audit import collect_views
     from auditor.engine.policy import parse_policy
-    from auditor.engine.policy_draft import draft_policy, draft_zones
+    from auditor.engine.policy_draft import draft_policy, draft_zones, zones_policy
     from auditor.engine.zones import zone_exposures
 
     tgt = parse_target(target)
     listeners, ruleset, host, _ = run_in_target(tgt, collect_views, True)
     views = ()
     if ruleset is not None and host is not None:
-        stub = parse_policy(_zones_only(draft_zones(host)), "<draft>")
+        stub = parse_policy(zones_policy(draft_zones(host)), "<draft>")
         views = zone_exposures(ruleset, host, stub, target=str(tgt))
     from auditor.model.host import HostContext
 
     text = draft_policy(str(tgt), listeners, host or HostContext(), views)
     parse_policy(text, "<draft>")  # the draft must itself be a valid policy
     _deliver(text, output, False, False)
-
-
-def _zones_only(zones: dict[str, list[str]]) -> str:
-    lines = ["version: 1", "name: draft", "zones:"]
-    lines += [f"  {name}: [{', '.join(repr(n) for n in nets)}]" for name, nets in zones.items()]
-    return "\n".join(lines) + "\n"
 
 
 @app.command()
@@ -470,14 +487,17 @@ def scan(
 
 @app.command()
 def cleanup() -> None:
-    """Remove what an interrupted scan left behind (fwa-probe-* namespaces, journaled routes)
-    and nothing else."""
+    """Remove what an interrupted scan or verify --prove left behind (fwa-probe-*/fwa-prove-*
+    namespaces, journaled veths and routes) and nothing else; says only what it really removed."""
     from auditor.collect.target import require_root
     from auditor.probe.vantage import cleanup_leftovers
 
     require_root("cleaning up probe namespaces")
-    removed = cleanup_leftovers()
-    _emit("cleanup: " + (", ".join(removed) if removed else "nothing left behind"))
+    removed, refused = cleanup_leftovers()
+    _emit(escape("cleanup: " + (("removed " + ", ".join(removed)) if removed else "nothing left behind")))
+    if refused:
+        raise EnvironmentProblem("left alone (not written by fwaudit as it is now, or not private): "
+                                 + "; ".join(refused))
 
 
 @lab_app.command("up")
@@ -511,19 +531,21 @@ def main() -> None:
     """Console entry point: run the app, turning user-facing errors into messages and exit codes.
 
     Typer's standalone mode already maps usage errors to exit 2; our own errors carry their
-    exit code (2 bad input, 3 environment).
+    exit code (2 bad input, 3 environment). SIGTERM and SIGINT unwind the command (undoing
+    what it changed) and exit 143 / 130 with one line saying so.
     """
+    from auditor.interrupts import stop_signals_raise
+
     try:
-        app()
+        with stop_signals_raise():
+            app()
     except FwauditError as e:
-        sys.stderr.write(f"fwaudit: error: {e.message}\n")
+        sys.stderr.write(f"fwaudit: error: {escape(e.message)}\n")
         sys.exit(e.exit_code)
-    except Terminated:
-        sys.stderr.write("fwaudit: terminated; changes undone\n")
-        sys.exit(143)
-    except KeyboardInterrupt:
-        sys.stderr.write("fwaudit: interrupted\n")
-        sys.exit(130)
+    except Terminated as e:
+        how = "interrupted" if e.signum == signal.SIGINT else "terminated"
+        sys.stderr.write(f"fwaudit: {how} ({signal.Signals(e.signum).name}); changes undone\n")
+        sys.exit(e.exit_code)
     except PermissionError as e:
-        sys.stderr.write(f"fwaudit: error: permission denied: {e.filename or e} (run as root)\n")
+        sys.stderr.write(f"fwaudit: error: permission denied: {escape(str(e.filename or e))} (run as root)\n")
         sys.exit(3)

@@ -7,6 +7,9 @@ escapes is a bug in fwaudit.
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -22,7 +25,7 @@ class FwauditError(Exception):
         super().__init__(message)
         self.message = message
 
-    def __reduce__(self):  # keep subclasses picklable across the namespace fork boundary
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable across the namespace fork boundary
         return (type(self), (self.message,))
 
 
@@ -42,7 +45,7 @@ class LocatedInputError(InputError):
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}{message}")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), (self.detail, self.file, self.line))
 
 
@@ -56,5 +59,18 @@ class AlreadyRunning(EnvironmentProblem):
     """Another fwaudit run holds the lock."""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that ``finally`` blocks undo changes (exit 143)."""
+class Terminated(BaseException):
+    """SIGTERM or SIGINT, raised where the program is so that ``finally`` blocks undo changes.
+
+    Exit code 128 + the signal (143 for SIGTERM, 130 for SIGINT). A :class:`BaseException`
+    rather than a ``KeyboardInterrupt``: typer turns those into a silent exit 130 before the
+    CLI could say what happened, and ``except Exception`` handlers must not swallow it.
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (type(self), (self.signum,))

@@ -40,7 +40,8 @@ _KINDS = (
 )
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages ("a FIFO", "a character device" …)."""
     for test, name in _KINDS:
         if test(mode):
             return name
@@ -64,7 +65,7 @@ def read_input_bytes(path: str | os.PathLike[str], *, what: str, limit: int | No
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{what} {shown} is {_kind(st.st_mode)}, not a regular file")
+            raise InputError(f"{what} {shown} is {file_kind(st.st_mode)}, not a regular file")
         if st.st_size > limit:
             raise InputError(_too_large(what, shown, limit))
         chunks: list[bytes] = []

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 
 #: Characters a terminal or a log viewer may act on: C0 controls (tab included, it misaligns
-#: tables), DEL, C1 controls, and the Unicode format characters that reorder or hide text.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+#: tables), DEL, C1 controls, and the Unicode format characters that reorder or hide text; also
+#: what cannot be written out at all — lone surrogates (undecodable bytes of a file name) and
+#: the noncharacters U+FFFE/U+FFFF, which XML 1.0 cannot carry.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff\ufffe\uffff]")
 
 #: How much of an offending input an error message may quote.
 EXCERPT_CHARS = 80

@@ -28,6 +28,15 @@ def unique_name(tag: str) -> str:
     return f"fwa-t{RUN_ID}-{next(_counter)}{tag}"[:40]
 
 
+@pytest.fixture(autouse=True)
+def private_run_dir(tmp_path_factory, monkeypatch) -> str:
+    """Every test (and every fwaudit it starts) keeps locks and scan journals in its own run
+    directory, not in the machine's /run/fwaudit that other runs share."""
+    path = str(tmp_path_factory.mktemp("run") / "fwaudit")
+    monkeypatch.setenv("FWAUDIT_RUN_DIR", path)
+    return path
+
+
 @pytest.fixture
 def make_netns() -> Iterator[Callable[[str], Namespace]]:
     """Factory for throwaway namespaces; every one is removed at teardown, pass or fail."""

@@ -21,3 +21,8 @@ def test_excerpt_cuts_and_marks_the_cut():
     out = excerpt("x" * 1_000_000)
     assert out == "x" * 80 + "…"
     assert excerpt("short") == "short"
+
+
+def test_what_cannot_be_written_out_is_escaped_too():
+    # lone surrogates (undecodable bytes of a file name) and XML's forbidden noncharacters
+    assert escape("a\udcffb\ufffe\uffff") == "a\\udcffb\\ufffe\\uffff"

@@ -15,10 +15,12 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import signal
 import struct
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NoReturn, TypeVar, cast
 
 from auditor.errors import EnvironmentProblem, FwauditError
+from auditor.workers import fork_worker
 
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
@@ -50,14 +52,44 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any, **kwarg
     """Call ``fn(*args, **kwargs)`` inside the namespace at ``path`` and return its result.
 
     ``None`` or the current namespace runs in-process. Exceptions raised in the namespace are
-    re-raised here (user-facing :class:`FwauditError` subclasses keep their type).
+    re-raised here (user-facing :class:`FwauditError` subclasses keep their type). The worker
+    dies with the caller (:mod:`auditor.workers`), and is killed if the caller is interrupted.
     """
     if path is None or same_namespace(path):
         return fn(*args, **kwargs)
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
+    try:
+        pid = fork_worker(read_fd, write_fd)
+    except OSError as e:
         os.close(read_fd)
+        os.close(write_fd)
+        raise EnvironmentProblem(f"cannot start a worker for network namespace {path}: {e.strerror}") from None
+    if pid == 0:
+        _worker(write_fd, path, fn, args, kwargs)
+    try:
+        with os.fdopen(read_fd, "rb") as r:
+            header = r.read(8)
+            data = r.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        # SIGTERM/SIGINT (or a bug) while the worker runs: it must not outlive this call
+        _kill_and_reap(pid)
+        raise
+    if len(header) < 8:
+        why = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit status {os.waitstatus_to_exitcode(status)}")
+        raise EnvironmentProblem(f"the worker inside network namespace {path} died ({why})")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return cast(T, value)
+    if kind == "err":
+        raise value
+    raise RuntimeError(f"in namespace {path}: {value}")
+
+
+def _worker(write_fd: int, path: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> NoReturn:
+    """The child: enter the namespace, run ``fn``, send the pickled outcome, ``os._exit``."""
+    try:
         try:
             setns(path)
             payload = ("ok", fn(*args, **kwargs))
@@ -72,17 +104,16 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any, **kwarg
         with os.fdopen(write_fd, "wb") as w:
             w.write(struct.pack("!Q", len(data)))
             w.write(data)
-        os._exit(0)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as r:
-        header = r.read(8)
-        data = r.read()
-    _, status = os.waitpid(pid, 0)
-    if len(header) < 8:
-        raise RuntimeError(f"namespace worker died (wait status {status})")
-    kind, value = pickle.loads(data)
-    if kind == "ok":
-        return value
-    if kind == "err":
-        raise value
-    raise RuntimeError(f"in namespace {path}: {value}")
+    finally:
+        os._exit(0)  # never unwind into the parent's stack (see auditor.workers)
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

@@ -15,6 +15,7 @@ import pickle
 import pwd
 
 from auditor.model.listener import Process
+from auditor.workers import fork_worker
 
 # Sockets grouped by the exact set of processes holding them (a server with 4,000 sockets is
 # one group): cheap to pickle, and turned back into a lookup table at C speed.
@@ -79,13 +80,12 @@ class OwnerWalk:
         except OSError:
             return
         try:
-            pid = os.fork()
+            pid = fork_worker(read_fd, write_fd)
         except OSError:
             os.close(read_fd)
             os.close(write_fd)
             return
         if pid == 0:  # child: walk, send, exit without running the parent's cleanup
-            os.close(read_fd)
             try:
                 # Not itself: it holds copies of all the caller's sockets, owned by the caller.
                 data = pickle.dumps(socket_owner_groups(skip=os.getpid()), protocol=pickle.HIGHEST_PROTOCOL)
@@ -93,7 +93,6 @@ class OwnerWalk:
                     w.write(data)
             finally:
                 os._exit(0)
-        os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
 
     def __enter__(self) -> "OwnerWalk":
@@ -127,10 +126,13 @@ class OwnerWalk:
 
 def _process(pid: int, users: dict[int, str]) -> Process | None:
     try:
-        with open(f"/proc/{pid}/comm") as f:
-            name = f.read().strip()
-        with open(f"/proc/{pid}/status") as f:
-            uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            # any bytes a process chose (prctl PR_SET_NAME): undecodable ones shown as \xNN,
+            # never a reason to drop the owner (a process could hide that way)
+            comm = f.read()
+        name = comm.removesuffix(b"\n").decode("utf-8", "backslashreplace")  # the kernel adds one
+        with open(f"/proc/{pid}/status", "rb") as f:  # its Name: line holds the same bytes
+            uid = next(int(line.split()[1]) for line in f if line.startswith(b"Uid:"))
     except (OSError, StopIteration, ValueError):
         return None
     if uid not in users:

@@ -78,23 +78,38 @@ def namespace_path(target: Target) -> str:
         from auditor.collect.docker import container_pid
 
         path = f"/proc/{container_pid(target.ref)}/ns/net"
+    _stat_namespace(target, path)
+    return path
+
+
+def namespace_stat(target: Target) -> os.stat_result:
+    """``os.stat`` of the target's nsfs file: ``(st_dev, st_ino)`` is the namespace's identity,
+    the same however the target was spelt (``pid:`` of a process in it, ``netns:NAME``)."""
+    return _stat_namespace(target, namespace_path(target))
+
+
+def _stat_namespace(target: Target, path: str) -> os.stat_result:
     try:
-        os.stat(path)
+        return os.stat(path)
     except PermissionError:
         why = ("even as root: a security module or sandbox protects it" if os.geteuid() == 0
                else "needs CAP_SYS_ADMIN and CAP_SYS_PTRACE: run as root")
         raise EnvironmentProblem(f"cannot open the network namespace of {target}: permission denied ({why})") from None
     except FileNotFoundError:
         raise InputError(f"target {target} has gone away") from None
-    return path
 
 
 def run_in_target(target: Target, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a collector inside the target's network namespace and return its result."""
     path = namespace_path(target)
+    require_entry(target)
+    return run_in_namespace(path, fn, *args, **kwargs)
+
+
+def require_entry(target: Target) -> None:
+    """Fail with exit 3 unless this process may enter the target (root, or already in it)."""
     if target.kind != "host" or not _in_root_namespace():
         require_root(f"entering the network namespace of {target}")
-    return run_in_namespace(path, fn, *args, **kwargs)
 
 
 PF_KTHREAD = 0x00200000  # include/linux/sched.h

@@ -12,6 +12,7 @@ from auditor.model.exposure import Exposure
 from auditor.model.host import HostContext
 from auditor.model.policy import Policy
 from auditor.model.ruleset import Ruleset
+from auditor.untrusted import excerpt
 
 
 def default_destination(host: HostContext, interface: str, want_version: int | None = None) -> str:
@@ -40,7 +41,10 @@ def exposures(
     protocols: Sequence[str] = ("tcp", "udp"),
 ) -> list[tuple[str | None, Exposure]]:
     """One exposure for the plain sources, plus one per requested zone."""
-    version = ipaddress.ip_address(destination).version
+    try:
+        version = ipaddress.ip_address(destination).version
+    except ValueError:
+        raise InputError(f"--destination {excerpt(destination)!r} is not an IP address") from None
     out: list[tuple[str | None, Exposure]] = []
     if sources or not zones:
         q = ExposureQuery(in_interface, destination, tuple(sources), tuple(protocols))

@@ -1,49 +1,40 @@
 """Policy files: YAML, validated with pydantic, every error pinned to ``file:line``.
 
-The YAML is composed into nodes first so each value keeps the line it came from; pydantic
-then validates the plain data and its error locations are mapped back to those lines. All
-problems are collected; the first by line is reported, with a count of the rest, so a user
-fixing a file top-down sees them in order. See the README for the format.
+The file is read as any user-named input (:mod:`auditor.inputs`: regular files only, size cap)
+and its YAML composed strictly and within bounds (:mod:`auditor.engine.policy_yaml`), so each
+value keeps the line it came from; pydantic then validates the plain data and its error
+locations are mapped back to those lines. All problems are collected; the first by line is
+reported, with a count of the rest, so a user fixing a file top-down sees them in order.
+Messages quote input only as short escaped excerpts and stay under :data:`MAX_MESSAGE` characters.
+Everything is near-linear in the size of the policy (65,535 services load in seconds).
+See the README for the format.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from auditor.errors import InputError, LocatedInputError
+from auditor.engine.policy_yaml import load_plain
+from auditor.errors import LocatedInputError
 from auditor.model.policy import Policy, Service, Zone
+from auditor.untrusted import excerpt
 
 SUPPORTED_VERSIONS = (1,)
+MAX_MESSAGE = 300
+_PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?\Z", re.ASCII)
 
 
 def load_policy(path: Path | str) -> Policy:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise InputError(f"policy file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read policy file {p}: {e}") from None
-    return parse_policy(text, str(p))
+    from auditor.inputs import read_input_file
+
+    return parse_policy(read_input_file(path, what="policy file"), str(path))
 
 
 def parse_policy(text: str, source: str) -> Policy:
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        raise LocatedInputError(f"YAML syntax error: {e.problem or e}", source, line) from None
-    except yaml.YAMLError as e:
-        raise LocatedInputError(f"YAML error: {e}", source, None) from None
-    if node is None:
-        raise LocatedInputError("the policy file is empty", source, 1)
-    lines: dict[tuple, int] = {}
-    data = _plain(node, (), lines)
+    data, lines = load_plain(text, source)
     problems: list[tuple[int, str]] = []
     if not isinstance(data, dict):
         raise LocatedInputError("a policy must be a mapping (version, name, zones, services …)", source, 1)
@@ -54,37 +45,8 @@ def parse_policy(text: str, source: str) -> Policy:
         problems.sort(key=lambda x: x[0])
         line, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise LocatedInputError(msg + more, source, line)
+        raise LocatedInputError(excerpt(msg, MAX_MESSAGE - len(more)) + more, source, line)
     return policy
-
-
-def _plain(node: Any, path: tuple, lines: dict[tuple, int]) -> Any:
-    """YAML node → plain data, recording each path's line (1-based)."""
-    import yaml
-
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for k, v in node.value:
-            key = _scalar(k) if isinstance(k, yaml.ScalarNode) else str(k.value)
-            if key in out:
-                lines[path + (key, "__dup__")] = k.start_mark.line + 1
-            lines[path + (key, "__key__")] = k.start_mark.line + 1
-            out[key] = _plain(v, path + (key,), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    return _scalar(node)
-
-
-def _scalar(node: Any) -> Any:
-    import yaml
-
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
 
 
 def _line(lines: dict[tuple, int], path: tuple) -> int:
@@ -99,6 +61,8 @@ def _line(lines: dict[tuple, int], path: tuple) -> int:
 
 
 def _models():
+    from typing import Annotated
+
     from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
     class Strict(BaseModel):
@@ -112,13 +76,13 @@ def _models():
 
     class ServiceDoc(Strict):
         name: StrictStr = Field(min_length=1)
-        protocol: Union[Literal["tcp", "udp"], list[Literal["tcp", "udp"]]]
+        protocol: Union[Literal["tcp", "udp"], Annotated[list[Literal["tcp", "udp"]], Field(min_length=1)]]
         port: PortSpec | None = None
         ports: Union[PortSpec, list[PortSpec], None] = None
         zones: list[StrictStr] = []
         process: StrictStr | None = None
-        processes: list[StrictStr] | None = None
-        bind: Union[Literal["any", "loopback"], list[StrictStr]] = "any"
+        processes: Annotated[list[StrictStr], Field(min_length=1)] | None = None
+        bind: Union[Literal["any", "loopback"], Annotated[list[StrictStr], Field(min_length=1)]] = "any"
         optional: StrictBool = False
         description: StrictStr = ""
 
@@ -129,7 +93,7 @@ def _models():
         default: Literal["deny", "allow"] = "deny"
         require_explicit_rules: StrictBool = False
         ignore_processes: list[StrictStr] = []
-        zones: dict[StrictStr, Union[list[StrictStr], ZoneDoc]] = Field(min_length=1)
+        zones: dict[StrictStr, Union[Annotated[list[StrictStr], Field(min_length=1)], ZoneDoc]] = Field(min_length=1)
         services: list[ServiceDoc] = []
 
     return PolicyDoc
@@ -180,33 +144,46 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
 def _path_text(loc: tuple) -> str:
     out = ""
     for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += f"[{p}]" if isinstance(p, int) else (f".{excerpt(str(p), 40)}" if out else excerpt(str(p), 40))
     return out or "policy"
+
+
+def _shown(value: Any) -> str:
+    """An offending value for a message: a short escaped excerpt, never the whole of it."""
+    if isinstance(value, str):
+        return excerpt(repr(value[:200]), 60)
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key(s)"
+    return excerpt(repr(value), 60)
 
 
 def _message(loc: tuple, err: dict) -> str:
     where = _path_text(loc)
     kind = err["type"]
+    if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
+        return f"{where}: must not be empty"
     if kind == "extra_forbidden":
         return f"{where}: unknown key (check the spelling; see the policy format in the README)"
     if kind == "missing":
         return f"{where}: required key is missing"
     if kind.startswith("literal_error") or kind == "enum":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"{where}: {err.get('input')!r} is not allowed (expected {expected})"
+        return f"{where}: {_shown(err.get('input'))} is not allowed (expected {expected})"
     if kind in ("int_type", "int_parsing"):
-        return f"{where}: expected a whole number, got {err.get('input')!r}"
+        return f"{where}: expected a whole number, got {_shown(err.get('input'))}"
     if kind in ("string_type",):
-        return f"{where}: expected text, got {err.get('input')!r}"
+        return f"{where}: expected text, got {_shown(err.get('input'))}"
     if kind in ("bool_type",):
-        return f"{where}: expected true or false, got {err.get('input')!r}"
+        return f"{where}: expected true or false, got {_shown(err.get('input'))}"
     if kind in ("list_type",):
-        return f"{where}: expected a list, got {err.get('input')!r}"
+        return f"{where}: expected a list, got {_shown(err.get('input'))}"
     if kind in ("dict_type", "model_type"):
-        return f"{where}: expected a mapping, got {err.get('input')!r}"
+        return f"{where}: expected a mapping, got {_shown(err.get('input'))}"
     if kind in ("too_short",):
         return f"{where}: must not be empty"
-    return f"{where}: {err['msg']}"
+    return f"{where}: {excerpt(err['msg'])}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,26 +198,26 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         try:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            raise ValueError(f"{text!r} is not a valid CIDR network ({e})") from None
+            raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
         raise ValueError(f"{text} has host bits set; did you mean {fixed}?") from None
 
 
 def _ports(spec: Any) -> tuple[int, int]:
+    """A port (int) or ``"LO-HI"``/``"PORT"`` (decimal ASCII digits only: ``int()`` would also
+    take ``"٨٠"``, ``"+80"`` and ``"8_0"``)."""
     if isinstance(spec, bool):
         raise ValueError(f"{spec!r} is not a port")
     if isinstance(spec, int):
         lo = hi = spec
     else:
-        text = str(spec).strip()
-        lo_s, sep, hi_s = text.partition("-")
-        try:
-            lo = int(lo_s)
-            hi = int(hi_s) if sep else lo
-        except ValueError:
-            raise ValueError(f"{spec!r} is not a port or a range like 8000-8100") from None
+        m = _PORT.match(str(spec).strip())
+        if m is None:
+            raise ValueError(f"{_shown(spec)} is not a port or a range like 8000-8100 (decimal digits)")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
     for p in (lo, hi):
         if not 1 <= p <= 65535:
-            raise ValueError(f"{p} is not a valid port (1-65535)")
+            raise ValueError(f"{excerpt(str(p), 24)} is not a valid port (1-65535)")
     if lo > hi:
         raise ValueError(f"range {lo}-{hi} is reversed (write {hi}-{lo})")
     return lo, hi
@@ -252,7 +229,8 @@ def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
         problems.append((_line(lines, path), f"{_path_text(path)}: {msg}"))
 
     if doc.version not in SUPPORTED_VERSIONS:
-        problem(("version",), f"unsupported policy version {doc.version} (supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
+        problem(("version",), f"unsupported policy version {excerpt(str(doc.version), 24)} "
+                              f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
     for key in lines:
         if len(key) >= 2 and key[-1] == "__dup__":
             problems.append((lines[key], f"{_path_text(key[:-1])}: duplicate key"))
@@ -268,13 +246,15 @@ def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
                 problem(base + (i,), str(e))
         zones.append(Zone(name, tuple(nets), "" if isinstance(spec, list) else spec.description))
     zone_names = {z.name for z in zones}
+    declared = excerpt(", ".join(sorted(zone_names)[:10]), 120) + (", …" if len(zone_names) > 10 else "")
     services: list[Service] = []
+    entries: list[int] = []  # the index in the file's services list each Service comes from
     names: dict[str, int] = {}
     for i, s in enumerate(doc.services):
         path = ("services", i)
         line = _line(lines, path)
         if s.name in names:
-            problem(path + ("name",), f"service {s.name!r} is already declared at line {names[s.name]}")
+            problem(path + ("name",), f"service {_shown(s.name)} is already declared at line {names[s.name]}")
         names.setdefault(s.name, line)
         if (s.port is None) == (s.ports is None):
             problem(path, "give exactly one of port or ports")
@@ -291,7 +271,7 @@ def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
                 problem(where, str(e))
         for j, z in enumerate(s.zones):
             if z not in zone_names:
-                problem(path + ("zones", j), f"unknown zone {z!r} (declared zones: {', '.join(sorted(zone_names))})")
+                problem(path + ("zones", j), f"unknown zone {_shown(z)} (declared zones: {declared})")
         if s.process is not None and s.processes is not None:
             problem(path, "give process or processes, not both")
         procs = tuple(s.processes or ([s.process] if s.process else []))
@@ -302,13 +282,14 @@ def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
                 try:
                     addrs.append(ipaddress.ip_address(a))
                 except ValueError:
-                    problem(path + ("bind", j), f"{a!r} is not an IP address (or use any / loopback)")
+                    problem(path + ("bind", j), f"{_shown(a)} is not an IP address (or use any / loopback)")
             bind = tuple(addrs)
         protocols = s.protocol if isinstance(s.protocol, list) else [s.protocol]
         for proto in dict.fromkeys(protocols):
             for r in ranges:
                 services.append(Service(s.name, proto, r, tuple(s.zones), procs, bind, s.optional, line))
-    _contradictions(services, problems)
+                entries.append(i)
+    _contradictions(services, entries, problems)
     if problems:
         return None
     return Policy(
@@ -318,17 +299,33 @@ def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
     )
 
 
-def _contradictions(services: list[Service], problems: list[tuple[int, str]]) -> None:
-    """Two entries covering the same protocol/port must say the same thing."""
-    for i, a in enumerate(services):
-        for b in services[i + 1:]:
-            if a.protocol != b.protocol or a.ports[1] < b.ports[0] or b.ports[1] < a.ports[0]:
-                continue
-            if a.line == b.line:
-                continue
-            same = (sorted(a.zones), a.processes, a.bind) == (sorted(b.zones), b.processes, b.bind)
-            what = "repeats" if same else "contradicts"
-            lo, hi = max(a.ports[0], b.ports[0]), min(a.ports[1], b.ports[1])
-            ports = f"{lo}" if lo == hi else f"{lo}-{hi}"
-            problems.append((b.line or 1, f"service {b.name!r} {what} service {a.name!r} (line {a.line}) "
-                                           f"for {a.protocol}/{ports}: declare each port once"))
+def _contradictions(services: list[Service], entries: list[int], problems: list[tuple[int, str]]) -> None:
+    """Two entries covering the same protocol/port must say the same thing.
+
+    A sweep over the ranges sorted by start port, holding the range reaching furthest so far:
+    O(n log n), where comparing every pair took 309 s for 65,535 services. Every entry that
+    overlaps an earlier-starting one is reported once (against that one), which names every
+    conflicting group; entries declaring several overlapping ranges themselves are not.
+    """
+    order = sorted(range(len(services)), key=lambda k: (services[k].protocol, services[k].ports[0], k))
+    reported: set[int] = set()
+    reach = -1
+    owner = -1
+    for k in order:
+        b = services[k]
+        if owner >= 0 and services[owner].protocol != b.protocol:
+            reach, owner = -1, -1
+        if owner >= 0 and b.ports[0] <= reach and entries[owner] != entries[k]:
+            a = services[owner]
+            first, second = (a, b) if (entries[owner], owner) < (entries[k], k) else (b, a)
+            later = max(entries[owner], entries[k])
+            if later not in reported:
+                reported.add(later)
+                same = (sorted(a.zones), a.processes, a.bind) == (sorted(b.zones), b.processes, b.bind)
+                lo, hi = max(a.ports[0], b.ports[0]), min(a.ports[1], b.ports[1])
+                ports = f"{lo}" if lo == hi else f"{lo}-{hi}"
+                problems.append((second.line or 1, f"service {_shown(second.name)} {'repeats' if same else 'contradicts'} "
+                                                   f"service {_shown(first.name)} (line {first.line}) for "
+                                                   f"{a.protocol}/{ports}: declare each port once"))
+        if b.ports[1] > reach:
+            reach, owner = b.ports[1], k

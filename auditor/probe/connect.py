@@ -25,9 +25,10 @@ from __future__ import annotations
 import errno
 import select
 import socket
-import time
 from dataclasses import dataclass
 from typing import Iterable, Literal
+
+from auditor.probe.inflight import InFlight, new_socket
 
 Outcome = Literal["open", "refused", "silent"]
 UDP_PAYLOAD = b"fwaudit-probe\n"
@@ -44,70 +45,65 @@ class Point:
 
 
 def probe(points: Iterable[Point], *, timeout: float = 0.6, payload: bytes = UDP_PAYLOAD,
-          conversation: bool = False) -> dict[Point, Outcome]:
-    """Probe all points concurrently; every point gets an outcome."""
-    pending: dict[int, tuple[Point, socket.socket]] = {}
-    greeting: set[int] = set()  # connected TCP sockets waiting for the service's first bytes
+          conversation: bool = False, window: int | None = None) -> dict[Point, Outcome]:
+    """Probe the points concurrently, at most ``window`` (default :func:`socket_limit`) at a
+    time, each for up to ``timeout`` seconds (in conversation mode, as long again for the
+    greeting); every point gets an outcome."""
     result: dict[Point, Outcome] = {}
-    poller = select.epoll()
-    try:
+    greeting: set[Point] = set()  # connected TCP probes waiting for the service's first bytes
+    with InFlight[Point](timeout, window) as flight:
         for p in points:
-            family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
-            kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
-            s = socket.socket(family, kind)
-            s.setblocking(False)
-            if p.protocol == "tcp":
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            s.bind((p.source, 0))
-            try:
-                if p.protocol == "tcp":
-                    rc = s.connect_ex((p.destination, p.port))
-                    if rc not in (0, errno.EINPROGRESS):
-                        result[p] = "refused" if rc in _REFUSED else "silent"
-                        s.close()
-                        continue
-                    poller.register(s.fileno(), select.EPOLLOUT | select.EPOLLERR)
-                else:
-                    s.connect((p.destination, p.port))
-                    s.send(payload)
-                    poller.register(s.fileno(), select.EPOLLIN | select.EPOLLERR)
-            except OSError as e:
-                result[p] = "refused" if e.errno in _REFUSED else "silent"
-                s.close()
-                continue
-            pending[s.fileno()] = (p, s)
-        deadline = time.monotonic() + timeout
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for fd, events in poller.poll(left):
-                p, s = pending[fd]
-                if conversation and p.protocol == "tcp" and fd not in greeting:
-                    err = _soft_error(s)  # reading SO_ERROR clears it: classify from err below
-                    if not events & (select.EPOLLERR | select.EPOLLHUP) and not err:
-                        greeting.add(fd)  # connected: now the greeting must arrive
-                        poller.modify(fd, select.EPOLLIN | select.EPOLLERR)
-                        continue
-                    del pending[fd]
-                    poller.unregister(fd)
-                    result[p] = ("refused" if err in _REFUSED else "silent") if err else _outcome(p, s, events)
-                    s.close()
-                    continue
-                del pending[fd]
-                poller.unregister(fd)
-                result[p] = _greeted(s) if fd in greeting else _outcome(p, s, events)
-                s.close()
-        for p, s in pending.values():
-            # An error that reached the socket while the kernel held it (an ICMP error handled
-            # while connect() was still sending the SYN on a fast link, or after the handshake)
-            # is kept as a soft error: SO_ERROR reports it, as event-loop clients see it.
-            err = _soft_error(s) if p.protocol == "tcp" else 0
-            result[p] = "refused" if err in _REFUSED else "silent"
-            s.close()
-    finally:
-        poller.close()
+            while flight.full:
+                _settle(flight, result, greeting if conversation else None)
+            _start(p, flight, result, payload)
+        while flight:
+            _settle(flight, result, greeting if conversation else None)
     return result
+
+
+def _start(p: Point, flight: InFlight[Point], result: dict[Point, Outcome], payload: bytes) -> None:
+    family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
+    s = new_socket(family, socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM)
+    try:
+        if p.protocol == "tcp":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.bind((p.source, 0))
+        if p.protocol == "tcp":
+            rc = s.connect_ex((p.destination, p.port))
+            if rc not in (0, errno.EINPROGRESS):
+                result[p] = "refused" if rc in _REFUSED else "silent"
+                s.close()
+                return
+            flight.add(p, s, select.EPOLLOUT | select.EPOLLERR)
+        else:
+            s.connect((p.destination, p.port))
+            s.send(payload)
+            flight.add(p, s, select.EPOLLIN | select.EPOLLERR)
+    except OSError as e:
+        result[p] = "refused" if e.errno in _REFUSED else "silent"
+        s.close()
+
+
+def _settle(flight: InFlight[Point], result: dict[Point, Outcome], greeting: set[Point] | None) -> None:
+    ready, expired = flight.wait()
+    for p, s, events in ready:
+        if greeting is not None and p.protocol == "tcp" and p not in greeting:
+            err = _soft_error(s)  # reading SO_ERROR clears it: classify from err below
+            if not events & (select.EPOLLERR | select.EPOLLHUP) and not err:
+                greeting.add(p)  # connected: now the greeting must arrive
+                flight.add(p, s, select.EPOLLIN | select.EPOLLERR)
+                continue
+            result[p] = ("refused" if err in _REFUSED else "silent") if err else _outcome(p, s, events)
+        else:
+            result[p] = _greeted(s) if greeting is not None and p in greeting else _outcome(p, s, events)
+        s.close()
+    for p, s in expired:
+        # An error that reached the socket while the kernel held it (an ICMP error handled
+        # while connect() was still sending the SYN on a fast link, or after the handshake)
+        # is kept as a soft error: SO_ERROR reports it, as event-loop clients see it.
+        err = _soft_error(s) if p.protocol == "tcp" else 0
+        result[p] = "refused" if err in _REFUSED else "silent"
+        s.close()
 
 
 def _outcome(p: Point, s: socket.socket, events: int) -> Outcome:

@@ -135,12 +135,17 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def namespace_pids(name: str) -> list[int]:
-    res = _run(["ip", "netns", "pids", name])
-    return [int(p) for p in res.stdout.split()]
+    try:
+        res = _run(["ip", "netns", "pids", name], timeout=10)
+    except subprocess.TimeoutExpired:
+        return []
+    return [int(p) for p in res.stdout.split() if p.isdigit()]
 
 
-def remove_namespace(name: str) -> None:
-    """Kill whatever still runs in the namespace, then delete it (its veths go with it)."""
+def remove_namespace(name: str) -> bool:
+    """Kill whatever still runs in the namespace, then delete it (its veths go with it).
+
+    True when there was a namespace to remove (for reports that say only what was removed)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         pids = namespace_pids(name)
         if not pids:
@@ -153,8 +158,10 @@ def remove_namespace(name: str) -> None:
         deadline = time.monotonic() + 2
         while namespace_pids(name) and time.monotonic() < deadline:
             time.sleep(0.05)
-    if os.path.exists(os.path.join(NETNS_DIR, name)):
-        netns.remove(name)
+    if not os.path.lexists(os.path.join(NETNS_DIR, name)):
+        return False
+    netns.remove(name)
+    return True
 
 
 def connect(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:

@@ -26,6 +26,7 @@ from auditor.model.scan import ScanResult
 from auditor.probe import synscan
 from auditor.probe.connect import Point
 from auditor.probe.connect import probe as converse
+from auditor.probe.journal import PROVE_PREFIX
 from auditor.probe.namespaces import Namespace
 from auditor.probe.scan import zone_representatives
 from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
@@ -54,7 +55,7 @@ def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[s
             if not any(ip in n for n in LAB_NETWORKS):
                 raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
                                  "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
-    ns = Namespace(f"fwa-prove-{os.getpid()}")
+    ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")
     notes: list[str] = []
     findings: list[Finding] = []
     try:

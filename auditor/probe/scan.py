@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import time
 from pathlib import Path
 
@@ -21,21 +22,27 @@ from auditor.model.policy import Policy
 from auditor.model.scan import ScanResult
 from auditor.probe import synscan
 from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
+from auditor.untrusted import excerpt
+
+
+_PORT_RANGE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?\Z", re.ASCII)
+_IFNAME = re.compile(r"[^/\s:]{1,15}\Z")  # what the kernel accepts as an interface name (IFNAMSIZ)
 
 
 def parse_ports(spec: str) -> list[int]:
+    """``1-1024,8080`` → the sorted ports; decimal ASCII digits only."""
     ports: set[int] = set()
     for part in spec.split(","):
         part = part.strip()
         if not part:
             continue
-        lo_s, sep, hi_s = part.partition("-")
-        try:
-            lo, hi = int(lo_s), int(hi_s) if sep else int(lo_s)
-        except ValueError:
-            raise InputError(f"invalid port spec {part!r} (use e.g. 1-1024,8080)") from None
+        m = _PORT_RANGE.match(part)
+        if m is None:
+            raise InputError(f"invalid port spec {excerpt(part)!r} (use e.g. 1-1024,8080)")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
         if not (1 <= lo <= hi <= 65535):
-            raise InputError(f"invalid port range {part!r} (1-65535, low-high)")
+            raise InputError(f"invalid port range {excerpt(part)!r} (1-65535, low-high)")
         ports.update(range(lo, hi + 1))
     if not ports:
         raise InputError("no ports to scan")
@@ -80,6 +87,46 @@ def _engine_namespace() -> str:
     raise InputError(f"cannot find the dockerd serving {sock}")
 
 
+def _address(text: str, what: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise InputError(f"{what} {excerpt(text)!r} is not an IP address") from None
+
+
+def check_addresses(sources: list[str], destination: str) -> None:
+    """Every source must be an address of the destination's family (a probe from an IPv6
+    source cannot reach an IPv4 destination)."""
+    dest = _address(destination, "--destination")
+    for s in sources:
+        if _address(s, "--source").version != dest.version:
+            raise InputError(f"--source {s} is IPv{6 if dest.version == 4 else 4} but the destination "
+                             f"{destination} is IPv{dest.version}: give sources of the same family")
+
+
+def _link_kind(name: str) -> str | None:
+    """The kind of link ``name`` in the current namespace ("bridge", "veth", "" …), None if absent."""
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return None
+        info = ipr.get_links(found[0])[0].get_attr("IFLA_LINKINFO")
+        return (info.get_attr("IFLA_INFO_KIND") if info is not None else None) or ""
+
+
+def check_bridge(namespace: str, bridge: str, target: Target) -> None:
+    """``--bridge`` must name a bridge in the target (checked before anything is created)."""
+    if not _IFNAME.match(bridge):
+        raise InputError(f"--bridge {excerpt(bridge)!r} is not an interface name")
+    kind = run_in_namespace(namespace, _link_kind, bridge)
+    if kind is None:
+        raise InputError(f"--bridge {bridge}: {target} has no interface of that name")
+    if kind != "bridge":
+        raise InputError(f"--bridge {bridge}: that interface of {target} is a {kind or 'plain'} link, not a bridge")
+
+
 def run_scan(target: Target, sources: list[str], ports: list[int], protocols: list[str], *,
              destination: str | None = None, bridge: str | None = None) -> list[ScanResult]:
     require_root("scanning from a vantage-point namespace")
@@ -100,6 +147,9 @@ def run_scan(target: Target, sources: list[str], ports: list[int], protocols: li
         if not addrs:
             raise InputError(f"{target} has no IPv4 address to scan; give --destination")
         destination = str(addrs[0])
+    check_addresses(sources, destination)
+    if bridge:
+        check_bridge(attach_path, bridge, target)
     udp_listening = _udp_listening(target) if "udp" in protocols else None
     started = time.time()
     with VantagePoint(attach_path, sources, destination=destination, bridge=bridge) as vp, _Progress(

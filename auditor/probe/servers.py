@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
 import selectors
 import socket
 import sys
@@ -66,7 +67,7 @@ def serve(tcp: list[int], udp: list[int], bind: str) -> None:
 
 def _set_name(name: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)  # PR_SET_NAME
+    libc.prctl(15, ctypes.c_char_p(os.fsencode(name)[:15]), 0, 0, 0)  # PR_SET_NAME (any bytes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from auditor.model.scan import ScanEntry
+from auditor.probe.inflight import InFlight, new_socket
 
 SYN, RST, ACK = 0x02, 0x04, 0x10
 ICMP_REASONS = {0: "icmp net-unreachable", 1: "icmp host-unreachable", 2: "icmp protocol-unreachable",
@@ -258,15 +259,30 @@ def udp_scan(sources: list[str], destination: str, ports: list[int], *, timeout:
     return [(s, p, *results[(s, p)]) for s, p in pending]
 
 
-def _udp_round(destination: str, keys: list[tuple[str, int]], timeout: float) -> dict:
+def _udp_round(destination: str, keys: list[tuple[str, int]], timeout: float,
+               window: int | None = None) -> dict[tuple[str, int], tuple[str, str]]:
+    """One probe per key, at most ``window`` sockets at a time (:mod:`auditor.probe.inflight`)."""
     fam = socket.AF_INET6 if ":" in destination else socket.AF_INET
-    socks: dict[int, tuple[tuple[str, int], socket.socket]] = {}
     out: dict[tuple[str, int], tuple[str, str]] = {}
-    poller = select.epoll()
-    try:
+
+    def settle() -> None:
+        ready, expired = flight.wait()
+        for key, sock, _ in ready:
+            try:
+                sock.recv(4096)
+                out[key] = ("open", "udp-reply")
+            except OSError as e:
+                out[key] = _udp_error(e.errno)
+            sock.close()
+        for key, sock in expired:
+            out[key] = ("open_filtered", "no-response")
+            sock.close()
+
+    with InFlight[tuple[str, int]](timeout, window) as flight:
         for s, p in keys:
-            sock = socket.socket(fam, socket.SOCK_DGRAM)
-            sock.setblocking(False)
+            while flight.full:
+                settle()
+            sock = new_socket(fam, socket.SOCK_DGRAM)
             try:
                 sock.bind((s, 0))
                 sock.connect((destination, p))
@@ -275,24 +291,9 @@ def _udp_round(destination: str, keys: list[tuple[str, int]], timeout: float) ->
                 out[(s, p)] = _udp_error(e.errno)
                 sock.close()
                 continue
-            socks[sock.fileno()] = ((s, p), sock)
-            poller.register(sock.fileno(), select.EPOLLIN | select.EPOLLERR)
-        deadline = time.monotonic() + timeout
-        while socks and time.monotonic() < deadline:
-            for fd, _ in poller.poll(max(0.0, deadline - time.monotonic())):
-                key, sock = socks.pop(fd)
-                poller.unregister(fd)
-                try:
-                    sock.recv(4096)
-                    out[key] = ("open", "udp-reply")
-                except OSError as e:
-                    out[key] = _udp_error(e.errno)
-                sock.close()
-        for key, sock in socks.values():
-            out[key] = ("open_filtered", "no-response")
-            sock.close()
-    finally:
-        poller.close()
+            flight.add((s, p), sock, select.EPOLLIN | select.EPOLLERR)
+        while flight:
+            settle()
     return out
 
 

@@ -8,35 +8,43 @@ The probe arrives by the least intrusive path:
   routes the probe's source addresses back through it (recorded), and the probe reaches the
   destination on-link (the target answers ARP for its own addresses).
 
-Every change is written to a journal in ``/run/fwaudit`` before it is made, undone on close,
-on exceptions and on SIGINT/SIGTERM; ``cleanup_leftovers`` undoes journals of dead runs and
-removes ``fwa-probe-*`` namespaces — nothing else.
+Every change is written to a journal (:mod:`auditor.probe.journal`) before it is made, undone
+on close, on exceptions and on SIGINT/SIGTERM; ``cleanup_leftovers`` undoes journals of dead
+runs and removes ``fwa-probe-*`` (and ``verify --prove``'s ``fwa-prove-*``) namespaces of dead
+runs — nothing else — and reports only what it really removed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
-import json
 import os
-import signal
 import subprocess
-from pathlib import Path
+from contextlib import ExitStack
 
-from auditor.errors import InputError, Terminated
+from auditor.errors import EnvironmentProblem, InputError
+from auditor.interrupts import deferred, stop_signals_raise
+from auditor.probe.journal import PROBE_PREFIX, PROVE_PREFIX, DeadRun, Journal, dead_runs, forget, owner_alive
 from auditor.probe.namespaces import Namespace, leftover_namespaces, remove_namespace
+from auditor.untrusted import excerpt
 
-PROBE_PREFIX = "fwa-probe-"
-JOURNAL_DIR = Path(os.environ.get("FWAUDIT_JOURNAL_DIR", "/run/fwaudit"))
 LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+TOOL_TIMEOUT = 30  # seconds for one ``ip`` command; they take milliseconds
 _counter = itertools.count()
 
 
-def _nsexec(path: str, cmd: list[str]) -> subprocess.CompletedProcess:
-    res = subprocess.run(["nsenter", f"--net={path}", "--", *cmd], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {res.stderr.strip()}")
-    return res
+def _nsexec(path: str, cmd: list[str], *, check: bool = True) -> bool:
+    """Run ``cmd`` in the namespace at ``path``; True when it succeeded."""
+    try:
+        res = subprocess.run(["nsenter", f"--net={path}", "--", *cmd], capture_output=True, text=True,
+                             timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        if check:
+            raise EnvironmentProblem(f"{' '.join(cmd)}: no answer within {TOOL_TIMEOUT} s") from None
+        return False
+    if check and res.returncode != 0:
+        raise EnvironmentProblem(f"cannot attach the probe: {' '.join(cmd)}: {excerpt(res.stderr.strip(), 160)}")
+    return res.returncode == 0
 
 
 class VantagePoint:
@@ -52,55 +60,35 @@ class VantagePoint:
         self.sources = sources
         self.destination = destination
         self.name = f"{PROBE_PREFIX}{os.getpid()}-{next(_counter)}"
-        self.journal = JOURNAL_DIR / f"{self.name}.json"
-        self._actions: list[dict] = []
         self.ns: Namespace | None = None
         self.arrival_interface = ""
-        self._old_handlers: dict = {}
-        self._install_handlers()
+        self._owner = os.getpid()
+        self._signals = ExitStack()
+        self._signals.enter_context(stop_signals_raise())
+        self.journal: Journal | None = None
         try:
+            self.journal = Journal(self.name, target_path)
             self._attach(bridge)
         except BaseException:
             self.close()
             raise
 
-    # -- journal -------------------------------------------------------------------------------
-
-    def _record(self, action: dict) -> None:
-        self._actions.append(action)
-        JOURNAL_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = self.journal.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "target": self.target_path, "actions": self._actions}))
-        os.replace(tmp, self.journal)
-
-    def _install_handlers(self) -> None:
-        owner = os.getpid()
-
-        def on_term(signum, frame):
-            if os.getpid() != owner:
-                # a forked helper (pyroute2, a namespace worker) inherited this handler: it must
-                # just die as it would have, not run our cleanup
-                signal.signal(signum, signal.SIG_DFL)
-                os.kill(os.getpid(), signum)
-                return
-            raise Terminated()
-
-        for sig in (signal.SIGTERM,):
-            try:
-                self._old_handlers[sig] = signal.signal(sig, on_term)
-            except ValueError:  # not the main thread: the journal still allows cleanup
-                pass
-
     # -- attach ----------------------------------------------------------------------------------
 
+    def _record(self, action: dict[str, str]) -> None:
+        assert self.journal is not None
+        self.journal.record(action)
+
     def _attach(self, bridge: str | None) -> None:
+        # every change is journaled before it is made: a kill in between leaves a journal entry
+        # for something that does not exist, which cleanup skips, never the reverse
         self._record({"kind": "netns", "name": self.name})
         self.ns = Namespace(self.name)
-        peer = f"fwp{os.getpid() % 100000}{len(self._actions)}"[:15]
+        peer = f"fwp{os.getpid() % 100000}{next(_counter)}"[:15]
+        self._record({"kind": "link", "target_ifname": peer})
         with self.ns.iproute() as ipr:
             ipr.link("add", ifname="eth0", kind="veth", peer={"ifname": peer, "net_ns_fd": self.target_path})
         self.ns.link_up("eth0")
-        self._record({"kind": "link", "target_ifname": peer})
         for s in self.sources:
             self.ns.add_address("eth0", s + ("/128" if ":" in s else "/32"))
         _nsexec(self.target_path, ["ip", "link", "set", peer, "up"])
@@ -109,18 +97,16 @@ class VantagePoint:
             self.arrival_interface = bridge
             for s in self.sources:  # the bridge's subnet is on-link for the probe too
                 self._route_probe(s)
-                plen = "128" if ":" in s else "32"
+                route = f"{s}/{'128' if ':' in s else '32'}"
                 # sources outside the bridge's subnet: replies routed by the target go back here
-                res = subprocess.run(["nsenter", f"--net={self.target_path}", "--", "ip", "route", "add",
-                                      f"{s}/{plen}", "dev", bridge], capture_output=True, text=True)
-                if res.returncode == 0:
-                    self._record({"kind": "route", "target_route": f"{s}/{plen}", "dev": bridge})
+                self._record({"kind": "route", "target_route": route, "dev": bridge})
+                _nsexec(self.target_path, ["ip", "route", "add", route, "dev", bridge], check=False)
         else:
             self.arrival_interface = peer
             for s in self.sources:
-                plen = "128" if ":" in s else "32"
-                _nsexec(self.target_path, ["ip", "route", "add", f"{s}/{plen}", "dev", peer])
-                self._record({"kind": "route", "target_route": f"{s}/{plen}", "dev": peer})
+                route = f"{s}/{'128' if ':' in s else '32'}"
+                self._record({"kind": "route", "target_route": route, "dev": peer})
+                _nsexec(self.target_path, ["ip", "route", "add", route, "dev", peer])
                 self._route_probe(s)
 
     def _route_probe(self, source: str) -> None:
@@ -134,65 +120,71 @@ class VantagePoint:
     # -- teardown ---------------------------------------------------------------------------------
 
     def close(self) -> None:
-        for action in reversed(self._actions):
-            _undo(self.target_path, action)
-        self._actions.clear()
-        if self.ns is not None:
-            self.ns.close()
-            self.ns = None
-        self.journal.unlink(missing_ok=True)
-        for sig, old in self._old_handlers.items():
-            signal.signal(sig, old)
-        self._old_handlers.clear()
+        """Undo every journaled change, then drop the journal. Only the process that made the
+        changes undoes them (a forked worker unwinding a copy of this object must not)."""
+        if os.getpid() != self._owner:
+            return
+        with deferred():
+            if self.journal is not None:
+                for action in reversed(self.journal.actions):
+                    undo(self.target_path, action)
+                self.journal.discard()
+                self.journal = None
+            if self.ns is not None:
+                self.ns.close()
+                self.ns = None
+        self._signals.close()
 
     def __enter__(self) -> "VantagePoint":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _undo(target_path: str, action: dict) -> None:
+def undo(target_path: str, action: dict[str, str]) -> bool:
+    """Undo one journaled change; True only when there was something to remove."""
     kind = action["kind"]
     if kind == "netns":
-        remove_namespace(action["name"])  # takes the veth pair (and routes through it) along
-    elif kind == "link" and os.path.exists(target_path):
-        subprocess.run(["nsenter", f"--net={target_path}", "--", "ip", "link", "del", action["target_ifname"]],
-                       capture_output=True)
-    elif kind == "route" and os.path.exists(target_path):
-        subprocess.run(["nsenter", f"--net={target_path}", "--", "ip", "route", "del", action["target_route"],
-                        "dev", action["dev"]], capture_output=True)
+        return remove_namespace(action["name"])  # takes the veth pair (and routes through it) along
+    if kind == "link":
+        return _nsexec(target_path, ["ip", "link", "del", action["target_ifname"]], check=False)
+    if kind == "route":
+        return _nsexec(target_path, ["ip", "route", "del", action["target_route"], "dev", action["dev"]],
+                       check=False)
+    return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def cleanup_leftovers() -> tuple[list[str], list[str]]:
+    """Undo what killed runs left (their journals) and remove orphaned probe namespaces.
 
-
-def cleanup_leftovers() -> list[str]:
-    """Undo what killed runs left (their journals) and remove orphaned probe namespaces."""
+    Returns (what was really removed, journals left alone and why). A change that had already
+    gone (a route that went with its veth, a namespace removed by hand) is not reported.
+    """
     removed: list[str] = []
-    if JOURNAL_DIR.is_dir():
-        for j in sorted(JOURNAL_DIR.glob(f"{PROBE_PREFIX}*.json")):
-            try:
-                doc = json.loads(j.read_text())
-            except (OSError, ValueError):
-                continue
-            if _alive(int(doc.get("pid", 0))):
-                continue
-            for action in reversed(doc.get("actions", [])):
-                _undo(doc.get("target", ""), action)
-                removed.append(f"{action['kind']} {action.get('name') or action.get('target_ifname') or action.get('target_route')}")
-            j.unlink(missing_ok=True)
-    for name in leftover_namespaces(PROBE_PREFIX):
-        pid = name[len(PROBE_PREFIX):].split("-")[0]
-        if pid.isdigit() and _alive(int(pid)):
+    refused: list[str] = []
+    for run in dead_runs():
+        if run.problem is not None:
+            refused.append(f"{run.name}: {run.problem}")
             continue
-        remove_namespace(name)
-        removed.append(f"netns {name}")
-    return removed
+        removed += _undo_run(run)
+        forget(run)
+    for prefix in (PROBE_PREFIX, PROVE_PREFIX):
+        for name in leftover_namespaces(prefix):
+            pid = name[len(prefix):].split("-")[0]
+            if pid.isdigit() and owner_alive(int(pid), None):
+                continue
+            if remove_namespace(name):
+                removed.append(f"netns {name}")
+    return removed, refused
+
+
+def _undo_run(run: DeadRun) -> list[str]:
+    done = []
+    for action in reversed(run.actions):
+        if action["kind"] != "netns" and not run.target_present:
+            continue  # the target namespace is gone, and the veth and routes with it
+        with deferred():
+            if undo(run.target_path, action):
+                done.append(f"{action['kind']} {action.get('name') or action.get('target_ifname') or action.get('target_route')}")
+    return done

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from auditor.model.finding import Severity
 from auditor.model.result import AuditResult
 from auditor.report.console import render
+from auditor.untrusted import escape
 
 _STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
           Severity.LOW: "cyan", Severity.INFO: "dim"}
@@ -25,7 +27,7 @@ def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
             + f"; {len(result.listening)} listening sockets, {fw}, "
             f"{sum(1 for c in result.checks if c[2])}/{len(result.checks)} checks passed "
             f"in {result.duration:.2f}s")
-    out: list = [Text(head)]
+    out: list[Any] = [Text(escape(head))]
     for sev in sorted(counts, reverse=True):
         table = Table(title=f"{str(sev).upper()} ({counts[sev]})", title_justify="left",
                       title_style=_STYLE[sev], show_lines=True)
@@ -35,8 +37,8 @@ def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
         for f in result.findings:
             if f.severity == sev:
                 loc = f" [{f.location[0]}:{f.location[1]}]" if f.location else ""
-                table.add_row(f.id, f"{f.title}: {f.message}{loc}", f.fix or "")
+                table.add_row(escape(f.id), escape(f"{f.title}: {f.message}{loc}"), escape(f.fix or ""))
         out.append(table)
     for n in result.notes:
-        out.append(Text(f"note: {n}"))
+        out.append(Text(f"note: {escape(n)}"))
     return render(out, tty=tty)

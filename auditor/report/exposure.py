@@ -10,6 +10,7 @@ import ipaddress
 from auditor.model.exposure import Exposure, ExposureEntry
 from auditor.model.ruleset import Origin, format_address_range
 from auditor.report.console import render
+from auditor.untrusted import escape
 
 
 def origin_json(o: Origin) -> dict[str, Any]:
@@ -115,13 +116,13 @@ def exposure_text(parts: Sequence[tuple[str | None, Exposure]]) -> str:
     from rich.text import Text
 
     first = parts[0][1]
-    out: list[Any] = [Text(
+    out: list[Any] = [Text(escape(
         f"Exposure of {first.target or 'ruleset'} for new connections arriving on "
         f"{first.in_interface} to {first.destination}"
-    )]
+    ))]
     for zone, exp in parts:
         reachable = [e for e in exp.entries if e.verdict in ("accept", "indeterminate")]
-        title = f"zone {zone}" if zone else "reachable"
+        title = f"zone {escape(zone)}" if zone else "reachable"
         if not reachable:
             out.append(Text(f"{title}: nothing reachable (all ports dropped or rejected)"))
             continue
@@ -134,8 +135,9 @@ def exposure_text(parts: Sequence[tuple[str | None, Exposure]]) -> str:
         for e in reachable:
             rows.setdefault((e.protocol, e.ports, e.verdict, _why(e)), []).append(e.source)
         for (proto, (lo, hi), verdict, why), sources in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            table.add_row(", ".join(merged_sources(sources)), proto, str(lo) if lo == hi else f"{lo}-{hi}", verdict, why)
+            table.add_row(escape(", ".join(merged_sources(sources))), proto, str(lo) if lo == hi else f"{lo}-{hi}",
+                          verdict, escape(why))
         out.append(table)
     for n in dict.fromkeys(n for _, e in parts for n in e.notes):
-        out.append(Text(f"note: {n}"))
+        out.append(Text(f"note: {escape(n)}"))
     return render(out)

@@ -3,7 +3,9 @@ testcase per finding (its id as the name, the evidence in the failure body).
 
 The shape is the one Jenkins, GitLab and GitHub test reporters accept (``testsuites`` →
 ``testsuite`` → ``testcase`` with optional ``failure``), checked against the Jenkins xUnit
-plugin's published schema (``tests/report/junit-10.xsd``).
+plugin's published schema (``tests/report/junit-10.xsd``). XML 1.0 cannot carry most control
+characters at all (a process named ``"\\x01"`` made the report unparsable), so every untrusted
+string is escaped.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from auditor.model.result import AuditResult
+from auditor.untrusted import escape
 
 
 def render_junit(result: AuditResult) -> str:
@@ -20,21 +23,21 @@ def render_junit(result: AuditResult) -> str:
     suites = ET.Element("testsuites", name="fwaudit", tests=str(len(passed) + len(result.findings)),
                         failures=str(len(result.findings)), errors="0", time=f"{result.duration:.3f}")
     suite = ET.SubElement(
-        suites, "testsuite", name=f"fwaudit {result.target} ({result.policy.name})",
+        suites, "testsuite", name=escape(f"fwaudit {result.target} ({result.policy.name})"),
         tests=str(len(passed) + len(result.findings)), failures=str(len(result.findings)),
         errors="0", skipped="0", time=f"{result.duration:.3f}",
         timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(result.started_at)),
-        hostname=result.target,
+        hostname=escape(result.target),
     )
     for check, subject in passed:
-        ET.SubElement(suite, "testcase", classname=f"fwaudit.{check}", name=subject, time="0")
+        ET.SubElement(suite, "testcase", classname=escape(f"fwaudit.{check}"), name=escape(subject), time="0")
     for f in result.findings:
-        case = ET.SubElement(suite, "testcase", classname=f"fwaudit.{f.check}", name=f.id, time="0")
-        fail = ET.SubElement(case, "failure", message=f"[{f.severity}] {f.title}: {f.message}", type=f.check)
+        case = ET.SubElement(suite, "testcase", classname=escape(f"fwaudit.{f.check}"), name=escape(f.id), time="0")
+        fail = ET.SubElement(case, "failure", message=escape(f"[{f.severity}] {f.title}: {f.message}"), type=escape(f.check))
         body = {"severity": str(f.severity), "fix": f.fix, "evidence": f.evidence}
-        fail.text = json.dumps(body, indent=2, default=str)
+        fail.text = json.dumps(body, indent=2, default=str)  # ASCII only: controls are \uXXXX already
     if result.notes:
         out = ET.SubElement(suite, "system-out")
-        out.text = "\n".join(result.notes)
+        out.text = "\n".join(escape(n) for n in result.notes)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

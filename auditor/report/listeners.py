@@ -7,6 +7,7 @@ import sys
 from typing import Any, Sequence
 
 from auditor.model.listener import Listener
+from auditor.untrusted import escape
 
 
 def listener_json(l: Listener) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def listeners_json(target: str, listeners: Sequence[Listener], *, indent: bool |
         indent = sys.stdout.isatty()
     if indent:
         return json.dumps({"target": target, "listeners": [listener_json(l) for l in listeners]}, indent=2)
-    enc = json.encoder.encode_basestring
+    enc = json.encoder.encode_basestring_ascii  # like json.dumps: nothing but ASCII on the wire
     proc_cache: dict[tuple, str] = {}
     parts = []
     for l in listeners:
@@ -63,8 +64,8 @@ def listeners_text(target: str, listeners: Sequence[Listener]) -> str:
     from auditor.report.console import render
 
     if not listeners:
-        return render([Text(f"{target}: no listening TCP or bound UDP sockets")])
-    table = Table(title=f"Listening sockets on {target} ({len(listeners)})", title_justify="left")
+        return render([Text(f"{escape(target)}: no listening TCP or bound UDP sockets")])
+    table = Table(title=f"Listening sockets on {escape(target)} ({len(listeners)})", title_justify="left")
     for col in ("Proto", "Address", "Port", "Scope", "Process (pid, user)"):
         table.add_column(col)
     for l in listeners:
@@ -72,5 +73,5 @@ def listeners_text(target: str, listeners: Sequence[Listener]) -> str:
         if l.interface:
             addr += f"%{l.interface}"
         procs = ", ".join(f"{p.name} ({p.pid}, {p.user})" for p in l.processes) or "-"
-        table.add_row(l.protocol, addr, str(l.port), scope(l), procs)
+        table.add_row(l.protocol, escape(addr), str(l.port), scope(l), escape(procs))
     return render([table])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from auditor.model.finding import Severity
 from auditor.model.result import AuditResult
+from auditor.untrusted import escape
 
 
 def _esc(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value: untrusted control characters shown as escapes, then the format's own."""
+    return escape(v).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _labels(**kv: object) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from auditor.engine.order import Member, Slot, hook_slots
 from auditor.model.ruleset import HOOKS, Chain, Ruleset, Table
+from auditor.untrusted import escape
 
 
 def base_chain_order(rs: Ruleset) -> list[tuple[str, int, Slot, Member]]:
@@ -62,7 +63,7 @@ def rules_text(target: str, rs: Ruleset) -> str:
         t, c = m.table, m.chain
         if (h, version) != current:
             current = (h, version)
-            lines.append(f"\nhook {h} (IPv{version}):")
+            lines += ["", f"hook {h} (IPv{version}):"]
         nat = " (nat slot)" if m.nat and slot.priority != c.priority else ""
         dev = f" device {c.device}" if c.device else ""
         tie = "" if len(slot.members) < 2 else (
@@ -72,13 +73,13 @@ def rules_text(target: str, rs: Ruleset) -> str:
         lines += _rule_lines(c)
     users = [(t, c) for t in rs.tables for c in t.chains if c.hook is None]
     if users:
-        lines.append("\nuser chains:")
+        lines += ["", "user chains:"]
         for t, c in users:
             lines.append(f"  {t.backend} {t.family} {t.name} / {c.name}")
             lines += _rule_lines(c)
     for n in rs.notes:
         lines.append(f"note: {n}")
-    return "\n".join(lines)
+    return "\n".join(escape(line) for line in lines)  # rule texts, comments, names: untrusted
 
 
 def _chain_json(c: Chain) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 from auditor.model.scan import ScanResult
 from auditor.report.console import render
+from auditor.untrusted import escape
 
 
 def scan_json(results: Sequence[ScanResult], explain: Sequence[dict] | None = None) -> str:
@@ -27,8 +28,8 @@ def scan_text(results: Sequence[ScanResult], explain: Sequence[dict] | None = No
     from rich.text import Text
 
     r = results[0]
-    out: list = [Text(f"Scan of {r.target} ({r.destination}) arriving on {r.in_interface}, "
-                      f"{r.method} scan, {sum(x.duration for x in results):.1f}s")]
+    out: list[Any] = [Text(escape(f"Scan of {r.target} ({r.destination}) arriving on {r.in_interface}, "
+                             f"{r.method} scan, {sum(x.duration for x in results):.1f}s"))]
     table = Table(title="open / closed ports (everything else filtered)", title_justify="left")
     for col in ("Source", "Proto", "Ports", "State", "Reason"):
         table.add_column(col)
@@ -36,10 +37,10 @@ def scan_text(results: Sequence[ScanResult], explain: Sequence[dict] | None = No
         for e in x.entries:
             if e.state in ("open", "closed", "open_filtered") and not (e.state == "open_filtered" and e.ports[1] - e.ports[0] > 20):
                 p = str(e.ports[0]) if e.ports[0] == e.ports[1] else f"{e.ports[0]}-{e.ports[1]}"
-                table.add_row(e.source, e.protocol, p, e.state, e.reason or "")
+                table.add_row(escape(e.source), e.protocol, p, e.state, escape(e.reason or ""))
     out.append(table)
     for d in explain or ():
         if not d["agrees"]:
-            out.append(Text(f"DISAGREEMENT {d['source']} {d['protocol']} {d['ports'][0]}-{d['ports'][1]}: "
-                            f"probe {d['probed']}, model {d['verdict']} ({d['rule'] or 'no rule'})"))
+            out.append(Text(escape(f"DISAGREEMENT {d['source']} {d['protocol']} {d['ports'][0]}-{d['ports'][1]}: "
+                                   f"probe {d['probed']}, model {d['verdict']} ({d['rule'] or 'no rule'})")))
     return render(out)

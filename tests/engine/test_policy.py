@@ -120,3 +120,115 @@ def test_out_of_range_ports_are_always_located_errors(port):
     with pytest.raises(LocatedInputError) as e:
         parse_policy(GOOD.replace("port: 22", f"port: {port}"), "p.yaml")
     assert e.value.line == 9 and "valid port" in e.value.message
+
+
+# --- hostile input (issue 14): every reproduction by name ---------------------------------------
+
+HEAD = "version: 1\nname: t\nzones:\n  lan: [198.18.0.0/24]\nservices:\n"
+
+
+def check_cli(path, timeout=20):
+    """``fwaudit policy check`` as a user runs it: exit 2, one short message, no traceback."""
+    res = subprocess.run([*FWAUDIT, "policy", "check", str(path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=timeout)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr) <= 300 + len(str(path)), res.stderr
+    return res.stderr
+
+
+def test_policy_check_fifo_does_not_block(tmp_path):
+    """Reproduction: `policy check FIFO` blocked forever."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    assert "is a FIFO, not a regular file" in check_cli(tmp_path / "fifo")
+
+
+def test_policy_check_dev_zero_is_refused_not_read():
+    """Reproduction: `policy check /dev/zero` → MemoryError."""
+    assert "is a character device" in check_cli("/dev/zero")
+
+
+@pytest.mark.parametrize("name,text,line,fragment", [
+    ("alias cycle", "version: 1\nname: &a [*a]\n", 2, "is inside the node it refers to (a cycle)"),
+    ("500-deep nesting", "version: 1\nname: " + "[" * 500 + "]" * 500 + "\n", 2, "nested deeper than 64 levels"),
+    ("!!binary", HEAD + "  - {name: !!binary aGVsbG8=, protocol: tcp, port: 22}\n", 6, "YAML tags"),
+    ("!!python/object", HEAD + "  - {name: !!python/object:os.system x, protocol: tcp, port: 22}\n", 6, "YAML tags"),
+    ("!!int abc", HEAD + "  - {name: x, protocol: tcp, port: !!int abc}\n", 6, "YAML tags"),
+    ("!!timestamp 2024-13-45", "version: 1\nname: !!timestamp 2024-13-45\nzones: {lan: [198.18.0.0/24]}\n", 2,
+     "YAML tags"),
+    ("merge key <<", HEAD + "  - &s {name: a, protocol: tcp, port: 1}\n  - <<: *s\n    name: b\n", 7, "merge keys (<<)"),
+    ("port: 022", HEAD + "  - {name: x, protocol: tcp, port: 022}\n", 6, "leading zero"),
+    ("port: 22:00", HEAD + "  - {name: x, protocol: tcp, port: 22:00}\n", 6, "'22:00' is not a port"),
+    ("arabic-indic digits", HEAD + '  - {name: x, protocol: tcp, port: "٨٠"}\n', 6, "is not a port"),
+    ("port +80", HEAD + '  - {name: x, protocol: tcp, port: "+80"}\n', 6, "is not a port"),
+    ("port 8_0", HEAD + '  - {name: x, protocol: tcp, port: "8_0"}\n', 6, "is not a port"),
+    ("protocol: []", HEAD + "  - {name: x, protocol: [], port: 22}\n", 6, "protocol: must not be empty"),
+    ("zone []", "version: 1\nname: t\nzones:\n  lan: []\n", 4, "zones.lan: must not be empty"),
+    ("processes: []", HEAD + "  - {name: x, protocol: tcp, port: 22, processes: []}\n", 6, "must not be empty"),
+    ("bind: []", HEAD + "  - {name: x, protocol: tcp, port: 22, bind: []}\n", 6, "must not be empty"),
+    ("optional: yes", HEAD + "  - {name: x, protocol: tcp, port: 22, optional: yes}\n", 6, "expected true or false"),
+    ("two documents", HEAD + "---\nversion: 1\n", 6, "one YAML document"),
+])
+def test_hostile_yaml_is_a_located_input_error(tmp_path, name, text, line, fragment):
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    with pytest.raises(LocatedInputError) as e:
+        load_policy(f)
+    assert (e.value.line, fragment in e.value.message) == (line, True), e.value.message
+    assert check_cli(f).startswith(f"fwaudit: error: {f}:{line}: ")
+
+
+def test_alias_bomb_of_10_7_expansions_is_refused_quickly(tmp_path):
+    """Reproduction: alias bombs of 10^7 expansions ran for minutes and gigabytes."""
+    import time
+
+    text = "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+    for prev, cur in zip("abcdef", "bcdefg"):
+        text += f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 10) + "]\n"
+    f = tmp_path / "bomb.yaml"
+    f.write_text(text + "version: 1\n")
+    started = time.monotonic()
+    assert "aliases expand to more than 100000 values" in check_cli(f)
+    assert time.monotonic() - started < 5
+
+
+def test_ten_megabyte_invalid_scalar_gives_a_short_message(tmp_path):
+    """Reproduction: a 10 MB invalid scalar gave a 10 MB error message."""
+    f = tmp_path / "big.yaml"
+    f.write_text("version: 1\nname: t\nzones:\n  lan: [" + "x" * 10_000_000 + "]\n")
+    msg = check_cli(f)
+    assert "is not a valid CIDR network" in msg and msg.count("x") < 100
+
+
+def test_aliases_of_lists_still_work():
+    pol = parse_policy("version: 1\nname: t\nzones:\n  lan: &nets [198.18.0.0/24]\n  also: *nets\n", "p.yaml")
+    assert [str(n) for z in pol.zones for n in z.networks] == ["198.18.0.0/24", "198.18.0.0/24"]
+
+
+def test_65535_services_load_in_near_linear_time():
+    """Reproduction: a valid policy with 65,535 services took 309 s (pairwise duplicate check)."""
+    import time
+
+    text = HEAD + "".join(f"  - {{name: s{p}, protocol: tcp, port: {p}, zones: [lan]}}\n" for p in range(1, 65536))
+    started = time.monotonic()
+    assert len(parse_policy(text, "p.yaml").services) == 65535
+    elapsed = time.monotonic() - started
+    clash = text + "  - {name: last, protocol: tcp, port: 65535, zones: [lan]}\n"
+    with pytest.raises(LocatedInputError, match="'last' repeats service 's65535'"):
+        parse_policy(clash, "p.yaml")
+    assert elapsed < 60  # 309 s before; ~5-10 s on the shared 2-core CI machine
+
+
+def test_overlap_sweep_finds_every_conflicting_entry():
+    from auditor.engine.policy import _contradictions
+    from auditor.model.policy import Service
+
+    def svc(name, lo, hi, line, proto="tcp"):
+        return Service(name, proto, (lo, hi), ("lan",), (), "any", False, line)
+
+    services = [svc("a", 1, 100, 1), svc("b", 200, 300, 2), svc("c", 50, 60, 3), svc("d", 250, 250, 4),
+                svc("e", 100, 100, 5, "udp"), svc("f", 301, 400, 6), svc("g", 1, 1, 7)]
+    problems: list[tuple[int, str]] = []
+    _contradictions(services, list(range(len(services))), problems)
+    assert sorted(line for line, _ in problems) == [3, 4, 7]

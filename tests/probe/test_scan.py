@@ -111,7 +111,7 @@ def test_killed_scan_is_cleaned_up_by_cleanup(target):
     while "198.18.80.77" in target.exec(["ip", "route"]).stdout:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert not [r for r in cleanup_leftovers() if any(n in r for n in left)]
+    assert not [r for r in cleanup_leftovers()[0] if any(n in r for n in left)]
 
 
 @pytest.mark.root
@@ -192,3 +192,168 @@ def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
     assert interface_holding(host, "198.18.64.2", web) == "eth0"
     with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
         interface_holding(host, "198.18.60.4", web)
+
+
+def _probe_state(target) -> dict:
+    """Everything a scan may leave: probe namespaces, fwp veths and lab routes in the target,
+    journals in the run directory."""
+    import os
+
+    run_dir = os.environ["FWAUDIT_RUN_DIR"]
+    return {
+        "netns": set(leftover_namespaces(PROBE_PREFIX)),
+        "links": {l.split(":")[1].strip().split("@")[0] for l in target.exec(["ip", "-o", "link"]).stdout.splitlines()
+                  if l.split(":")[1].strip().startswith("fwp")},
+        "routes": {r.split()[0] + "/32" for r in target.exec(["ip", "route"]).stdout.splitlines() if "fwp" in r},
+        "journals": set(os.listdir(run_dir)) - {n for n in os.listdir(run_dir) if n.startswith("audit-")}
+        if os.path.isdir(run_dir) else set(),
+    }
+
+
+def _probe_namespace_pids(names) -> list[str]:
+    return [p for n in names for p in subprocess.run(["ip", "netns", "pids", n], capture_output=True,
+                                                      text=True).stdout.split()]
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether ``pid`` has installed a SIGTERM handler yet (fwaudit's main() does, Python not)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+def kill_scan_at(target, sig: int, delay: float, *, after: str = "start") -> tuple[int, int, str, dict, list[str]]:
+    """Start a long scan, send ``sig`` ``delay`` s after ``after``: its ``start``, its
+    ``handlers`` being installed (fwaudit has started), or its worker ``probing`` inside the
+    probe namespace. Returns (its pid, exit code, stderr, what this scan left, pids still
+    running in its probe namespaces half a second later). Other runs on the machine may scan at
+    the same time: only this scan's namespaces count."""
+    import tempfile
+
+    errfile = tempfile.TemporaryFile("w+")  # not a pipe: an orphaned worker would hold it open
+    p = subprocess.Popen([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.60",
+                          "--ports", "1-65535", "--protocol", "all", "--format", "json"],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errfile, text=True)
+    ready = {"start": lambda: True, "handlers": lambda: _catches_sigterm(p.pid),
+             "probing": lambda: bool(_probe_namespace_pids(n for n in leftover_namespaces(f"{PROBE_PREFIX}{p.pid}-")))}
+    deadline = time.monotonic() + 30
+    while not ready[after]():
+        assert time.monotonic() < deadline and p.poll() is None, f"the scan never reached {after}"
+        time.sleep(0.02)
+    time.sleep(delay)
+    p.send_signal(sig)
+    p.wait(timeout=60)
+    errfile.seek(0)
+    err = errfile.read()
+    time.sleep(0.5)
+    left = _probe_state(target)
+    left["netns"] = {n for n in left["netns"] if n.startswith(f"{PROBE_PREFIX}{p.pid}-")}
+    return p.pid, p.returncode, err, left, _probe_namespace_pids(left["netns"])
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("delay,after", [(0.3, "start"), (0.3, "handlers"), (0.0, "probing"), (1.0, "probing"),
+                                         (6.0, "probing")])
+def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_removed(target, delay, after):
+    """Reproduction: scan killed with SIGKILL — its forked worker kept probing as a child of
+    PID 1, tore down part of the state, and cleanup then reported things already gone."""
+    pid, code, _, left, running = kill_scan_at(target, signal.SIGKILL, delay, after=after)
+    assert code == -signal.SIGKILL
+    assert running == [], f"processes still running in {left['netns']}: {running}"
+    res = subprocess.run([*FWAUDIT, "cleanup"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    reported = res.stdout.removeprefix("cleanup: ").strip()
+    items = [] if reported == "nothing left behind" else reported.removeprefix("removed ").split(", ")
+    ours = {"netns": left["netns"], "link": left["links"], "route": left["routes"]}
+    for item in items:  # every reported removal of this scan's changes existed before cleanup
+        kind, name = item.split(" ", 1)
+        if (name.startswith((f"{PROBE_PREFIX}{pid}-", f"fwp{pid % 100000}")) or name == "198.18.80.60/32"):
+            assert name in ours[kind], (item, left)
+    assert left["netns"] <= {i.split(" ", 1)[1] for i in items if i.startswith("netns ")}
+    after = _probe_state(target)
+    assert not left["netns"] & set(leftover_namespaces(PROBE_PREFIX))
+    assert not after["links"] and not after["routes"] and after["journals"] == set()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                           (signal.SIGINT, 130, "interrupted (SIGINT)")])
+@pytest.mark.parametrize("delay,after", [(0.0, "handlers"), (0.4, "handlers"), (0.5, "probing")])
+def test_scan_sigterm_and_sigint_exit_143_and_130_with_a_message_after_the_undo(target, sig, code, word, delay, after):
+    """Reproduction: SIGTERM and SIGINT exited 130 with no message (the README promised 143 and
+    "terminated; changes undone")."""
+    _, rc, err, left, running = kill_scan_at(target, sig, delay, after=after)
+    assert rc == code, err
+    assert err.strip().splitlines()[-1] == f"fwaudit: {word}; changes undone"
+    assert "Traceback" not in err
+    assert left == {"netns": set(), "links": set(), "routes": set(), "journals": set()} and running == []
+
+
+@pytest.mark.root
+def test_udp_scan_under_ulimit_n_1024_covers_every_port_without_emfile(target):
+    """Reproduction: ``ulimit -n 1024`` + ``--ports 1-1024 --protocol udp`` gave an EMFILE
+    traceback (one socket per port, all at once). Here the limit is tighter still (128)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.80.52",
+                          "--ports", "1-1024", "--protocol", "all", "--format", "json"],
+                         capture_output=True, text=True, cwd=ROOT, preexec_fn=limit)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    doc = json.loads(res.stdout)
+    for proto in ("tcp", "udp"):
+        covered = sorted(p for r in doc["results"] if r["protocol"] == proto for p in range(r["ports"][0], r["ports"][1] + 1))
+        assert covered == list(range(1, 1025))
+    assert state(doc, "udp", 53) == ("open", "udp-reply")
+    assert state(doc, "udp", 123)[0] == "open_filtered"
+    assert state(doc, "tcp", 22) == ("open", "syn-ack")
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("args,fragment", [
+    (["--source", "198.18.80.53", "--bridge", "nope"], "has no interface of that name"),
+    (["--source", "198.18.80.53", "--bridge", "eth0"], "is a veth link, not a bridge"),
+    (["--source", "198.18.80.53", "--bridge", "x" * 300], "is not an interface name"),
+    (["--source", "198.18.80.53", "--destination", "abc"], "--destination 'abc' is not an IP address"),
+    (["--source", "2001:db8::5"], "is IPv6 but the destination 198.18.80.1 is IPv4"),
+    (["--source", "198.18.80.53", "--destination", "2001:db8::1"], "is IPv4 but the destination"),
+    (["--source", "abc"], "--source 'abc' is not an IP address"),
+    (["--source", "198.18.80.53", "--ports", "٨٠"], "invalid port spec"),
+])
+def test_scan_bad_bridge_destination_or_source_family_is_an_input_error(target, args, fragment):
+    """Reproduction: scan --bridge nope, --destination abc, a v6 --source against a v4 target
+    gave tracebacks (after creating the probe namespace)."""
+    before = set(leftover_namespaces(PROBE_PREFIX))
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--ports", "22", *args],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and fragment in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not [n for n in set(leftover_namespaces(PROBE_PREFIX)) - before if _owner_gone(n)]  # nothing made
+
+
+def _owner_gone(name: str) -> bool:
+    import os
+
+    pid = int(name[len(PROBE_PREFIX):].split("-")[0])
+    return not os.path.exists(f"/proc/{pid}")
+
+
+@pytest.mark.root
+def test_exposure_live_destination_abc_is_an_input_error(target):
+    res = subprocess.run([*FWAUDIT, "exposure", "--target", f"netns:{target.name}", "-i", "eth0", "-d", "abc"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and "--destination 'abc' is not an IP address" in res.stderr, res.stderr
+
+
+@pytest.mark.root
+def test_scan_source_already_routed_in_the_target_is_refused_and_the_route_kept(target):
+    target.exec(["ip", "route", "add", "198.18.81.5/32", "dev", "eth0"])
+    res = subprocess.run([*FWAUDIT, "scan", "--target", f"netns:{target.name}", "--source", "198.18.81.5",
+                          "--ports", "22"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 3 and "cannot attach the probe" in res.stderr and "Traceback" not in res.stderr
+    assert "198.18.81.5 dev eth0" in target.exec(["ip", "route"]).stdout
+    assert not [l for l in target.exec(["ip", "-o", "link"]).stdout.splitlines() if "fwp" in l]

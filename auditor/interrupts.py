@@ -1,0 +1,96 @@
+"""SIGTERM and SIGINT as an exception, so every change fwaudit made is undone before it exits.
+
+A scan adds a namespace, a veth and routes in the target; systemd stops a unit with SIGTERM and
+a user presses Ctrl-C. :func:`stop_signals_raise` turns both into :class:`Terminated`, raised in
+the main thread, so ``with``/``finally`` blocks run their undo, and the CLI then exits 143
+(SIGTERM) or 130 (SIGINT) with a one-line message.
+
+Two refinements keep the undo itself from being cut short:
+
+* once a stop signal has been raised, later ones are only remembered (a second Ctrl-C during
+  the undo does not abandon it halfway; ``kill -9`` still does, and leaves the journal for
+  ``fwaudit cleanup``);
+* inside :func:`deferred` (the undo, a journal update) a signal is held back and raised when the
+  block ends.
+
+Forked children inherit the handlers; in them the handler restores the default action and
+re-sends the signal, so a worker simply dies as it would have without fwaudit's handler.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Iterator
+
+from auditor.errors import Terminated
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+_owner = 0          # the process whose handlers are installed
+_depth = 0          # nesting of stop_signals_raise()
+_deferring = 0      # nesting of deferred()
+_pending: int | None = None   # a signal held back by deferred()
+_raised = False     # a Terminated is already on its way up
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _pending, _raised
+    if os.getpid() != _owner:  # an inherited handler in a forked child: die as by default
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    if _raised:
+        return
+    if _deferring:
+        _pending = _pending or signum
+        return
+    _raised = True
+    raise Terminated(signum)
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Within the block, SIGTERM/SIGINT raise :class:`Terminated` in the main thread.
+
+    Nests (the previous handlers come back when the outermost block ends). Outside the main
+    thread, where handlers cannot be installed, it does nothing: journals still allow cleanup.
+    """
+    global _owner, _depth, _raised, _pending
+    old: dict[int, Any] = {}
+    if _depth == 0:
+        try:
+            for sig in STOP_SIGNALS:
+                old[sig] = signal.signal(sig, _handler)
+        except ValueError:  # not the main thread
+            for num, handler in old.items():
+                signal.signal(num, handler)
+            old.clear()
+        if not old:
+            yield
+            return
+        _owner, _raised, _pending = os.getpid(), False, None
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        for num, handler in old.items():
+            signal.signal(num, handler)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold stop signals back until the block has finished (for undo steps and journal writes)."""
+    global _deferring, _pending, _raised
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _pending is not None and not _raised:
+            signum, _pending = _pending, None
+            _raised = True
+            raise Terminated(signum)
