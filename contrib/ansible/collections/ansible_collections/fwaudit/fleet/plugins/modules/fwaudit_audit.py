@@ -138,16 +138,34 @@ def _same_file(a, b):
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+PF_KTHREAD = 0x00200000
+
+
+def _root_namespace():
+    """The root network namespace: PID 1's, or kthreadd's where PID 1 is hidden even from root
+    (kernel threads always live in the initial namespaces) - as fwaudit's own ``host`` does."""
+    try:
+        return os.stat("/proc/1/ns/net")
+    except OSError:
+        pass
+    try:
+        with open("/proc/2/stat") as f:
+            flags = int(f.read().rsplit(")", 1)[1].split()[6])
+        if flags & PF_KTHREAD:
+            return os.stat("/proc/2/ns/net")
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def resolve_target(target):
     """``auto`` -> the namespace this process runs in, named the way fwaudit names targets."""
     if target != "auto":
         return target
     own = os.stat("/proc/self/ns/net")
-    try:
-        if _same_file(own, os.stat("/proc/1/ns/net")):
-            return "host"
-    except OSError:
-        pass
+    root = _root_namespace()
+    if root is not None and _same_file(own, root):
+        return "host"
     try:
         names = sorted(os.listdir(NETNS_DIR))
     except OSError:
