@@ -10,6 +10,7 @@ they are read: a document from another host is hostile input, and a wrong type i
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -199,36 +200,66 @@ def rule_label(origin: Any, source: str) -> str:
 
 
 def exposure_matrix(views: Mapping[str, Any], source: str) -> ExposureMatrix:
-    """Zones × (declared ∪ non-loopback listening) ports, each cell the firewall's verdict."""
+    """Zones × (declared ∪ non-loopback listening) ports, each cell the firewall's verdict.
+
+    A document holds a few hundred exposure entries per zone (one per source prefix and port
+    range) and a fleet thousands of documents, so each entry finds its columns by bisection and
+    each deciding rule is labelled once per document.
+    """
     columns, omitted = _columns(views, source)
     firewall = views["firewall"]
     if firewall is None:
         zones = list(dict.fromkeys(z for c in columns for z in sorted(c.zones)))
         cells = tuple(tuple(MatrixCell(None, allowed=z in c.zones) for c in columns) for z in zones)
         return _matrix(zones, columns, cells, omitted)
+    by_proto: dict[str, tuple[list[int], list[int]]] = {}  # protocol -> (column los, column indexes)
+    for j, col in enumerate(columns):
+        los, idx = by_proto.setdefault(col.protocol, ([], []))
+        at = bisect.bisect(los, col.ports[0])
+        los.insert(at, col.ports[0])
+        idx.insert(at, j)
+    labels: dict[Any, str] = {}
     acc: dict[str, list[_Cell]] = {}
     for view in firewall:
         zone = _text(view["zone"], source, "a firewall view's zone")
         row = acc.setdefault(zone, [_Cell() for _ in columns])
         for e in view["exposure"]:
-            proto, (lo, hi), verdict = e["protocol"], e["ports"], e["verdict"]
-            for j, col in enumerate(columns):
-                if col.protocol != proto or hi < col.ports[0] or lo > col.ports[1]:
-                    continue
-                cell = row[j]
-                rules = cell.rules.setdefault(verdict, {})
-                if len(rules) < MAX_RULES_PER_CELL:
-                    decided = e["decided_by"]
-                    if not isinstance(decided, list):
-                        raise _fail(source, "an exposure entry's 'decided_by' must be a list")
-                    for o in decided:
-                        rules.setdefault(rule_label(o, source), None)
-                reason = e.get("reason")
-                if isinstance(reason, str) and verdict not in cell.reasons:
-                    cell.reasons[verdict] = reason[:MAX_RULE_CHARS]
+            found = by_proto.get(e["protocol"])
+            if found is None:
+                continue
+            los, idx = found
+            lo, hi = e["ports"]
+            k = bisect.bisect_right(los, hi) - 1  # the last column starting at or below hi ...
+            while k >= 0 and columns[idx[k]].ports[1] >= lo:  # ... and those before it that reach lo
+                _note(row[idx[k]], e, labels, source)
+                k -= 1
     zones = list(acc)
     cells = tuple(tuple(_cell(acc[z][j], z in c.zones) for j, c in enumerate(columns)) for z in zones)
     return _matrix(zones, columns, cells, omitted)
+
+
+def _note(cell: _Cell, entry: Mapping[str, Any], labels: dict[Any, str], source: str) -> None:
+    """Record one exposure entry's verdict, deciding rules and reason in a cell."""
+    verdict = entry["verdict"]
+    rules = cell.rules.setdefault(verdict, {})
+    if len(rules) < MAX_RULES_PER_CELL:
+        decided = entry["decided_by"]
+        if not isinstance(decided, list):
+            raise _fail(source, "an exposure entry's 'decided_by' must be a list")
+        for o in decided:
+            try:
+                key: Any = (o.get("table"), o.get("chain"), o.get("position"), o.get("text"), o.get("file"), o.get("line"))
+                label = labels.get(key)
+            except (AttributeError, TypeError):  # not an object, or unhashable values: rule_label says which
+                key, label = None, None
+            if label is None:
+                label = rule_label(o, source)
+                if key is not None:
+                    labels[key] = label
+            rules.setdefault(label, None)
+    reason = entry.get("reason")
+    if isinstance(reason, str) and verdict not in cell.reasons:
+        cell.reasons[verdict] = reason[:MAX_RULE_CHARS]
 
 
 def _cell(cell: _Cell, allowed: bool) -> MatrixCell:

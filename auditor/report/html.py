@@ -21,6 +21,7 @@ import functools
 import hashlib
 import html
 import json
+import re
 import time
 from importlib.resources import files
 from typing import Any, Iterable
@@ -33,15 +34,28 @@ from auditor.untrusted import escape
 
 #: Up to this many hosts every host section starts open.
 OPEN_UP_TO_HOSTS = 12
-#: Host names listed inline in the cross-host tables before the rest folds away.
+#: Up to this many hosts, host details are plain HTML (readable without JavaScript). Above it
+#: each host's details wait in an inert data block until its section is opened: 5,000 hosts'
+#: matrices and findings as live DOM take a browser most of a minute to build.
+INLINE_UP_TO_HOSTS = 100
+#: Host names listed inline in the cross-host tables before the rest folds away, and at most.
 NAMES_INLINE = 12
+NAMES_LISTED = 500
 _SEVERITIES = sorted(Severity, reverse=True)
 _CELL_TEXT = {"accept": "accept", "drop": "drop", "reject": "reject", "indeterminate": "?"}
 
 
 def _h(text: object) -> str:
-    """Untrusted text for HTML content or a quoted attribute."""
+    """Untrusted text for HTML element content."""
+    return html.escape(escape(str(text)), quote=False)
+
+
+def _attr(text: object) -> str:
+    """Untrusted text for a double-quoted attribute value."""
     return html.escape(escape(str(text)), quote=True)
+
+
+_RAW_TEXT_END = re.compile(r"</script|<!--", re.IGNORECASE)
 
 
 @functools.cache
@@ -89,7 +103,7 @@ def _column_head(col: MatrixColumn) -> str:
         detail.append("declared: " + ", ".join(col.services))
     detail.append("listening: " + (", ".join(col.processes) or "yes") if col.listening else "nothing listening")
     cls = ' class="listening"' if col.listening else ""
-    return (f'<th scope="col"{cls} title="{_h("; ".join(detail))}">{_h(col.label)}'
+    return (f'<th scope="col"{cls} title="{_attr("; ".join(detail))}">{_h(col.label)}'
             f"<small>{_h(who)}</small></th>")
 
 
@@ -128,7 +142,7 @@ def _matrix(m: ExposureMatrix) -> str:
 
 
 def _finding(f: Finding) -> str:
-    evidence = json.dumps(f.evidence, indent=2, default=str, ensure_ascii=False)
+    evidence = json.dumps(f.evidence, separators=(", ", ": "), default=str, ensure_ascii=False)
     where = f' <span class="muted">{_h(f.location[0])}:{f.location[1]}</span>' if f.location else ""
     fix = f'<p class="fix">{_h(f.fix)}</p>' if f.fix else ""
     return (f'<div class="finding {f.severity}">{_sev_badge(f.severity)} <span class="title">{_h(f.title)}</span>'
@@ -136,7 +150,7 @@ def _finding(f: Finding) -> str:
             f"<details><summary>Evidence</summary><pre>{_h(evidence)}</pre></details></div>")
 
 
-def _host_section(index: int, h: HostReport, open_: bool) -> str:
+def _host_summary(index: int, h: HostReport, open_: bool) -> str:
     badges = " ".join(f'{_sev_badge(s)}&nbsp;{n}' for s in _SEVERITIES if (n := h.count(s)))
     if h.status == "audited":
         badges = badges or '<span class="ok">compliant</span>'
@@ -145,9 +159,13 @@ def _host_section(index: int, h: HostReport, open_: bool) -> str:
             meta += f" · {h.duration:.2f} s"
     else:
         meta = _h(h.error or "")
-    parts = [f'<details class="host" id="host-{index}"{" open" if open_ else ""}><summary>'
-             f'<span class="name">{_h(h.host)}</span><span class="pill {h.status}">{h.status}</span>'
-             f'{badges}<span class="meta">{meta}</span></summary><div class="hostbody">']
+    return (f'<details class="host" id="host-{index}"{" open" if open_ else ""}><summary>'
+            f'<span class="name">{_h(h.host)}</span><span class="pill {h.status}">{h.status}</span>'
+            f'{badges}<span class="meta">{meta}</span></summary>')
+
+
+def _host_body(h: HostReport) -> str:
+    parts = []
     if h.status != "audited":
         parts.append(f"<p>This host could not be audited: {_h(h.error or h.status)}</p>")
     else:
@@ -162,8 +180,20 @@ def _host_section(index: int, h: HostReport, open_: bool) -> str:
         parts += [f'<p class="note">note: {_h(n)}</p>' for n in h.notes]
     if h.source:
         parts.append(f'<p class="note">report: {_h(h.source)}</p>')
-    parts.append("</div></details>\n")
     return "".join(parts)
+
+
+def _host_section(index: int, h: HostReport, open_: bool, inline: bool = True) -> str:
+    """A host's ``<details>``; with ``inline=False`` its body is an inert data block that the
+    script moves into the section when it is opened."""
+    head = _host_summary(index, h, open_)
+    if inline:
+        return f'{head}<div class="hostbody">{_host_body(h)}</div></details>\n'
+    # Untrusted text in the body is escaped, so it cannot end the block; the guard keeps it so.
+    body = _RAW_TEXT_END.sub(lambda m: _h(m.group()), _host_body(h))
+    return (f'{head}<div class="hostbody"><p class="muted">This fleet is large: a host\'s matrix and findings '
+            f"are shown when its section is opened, with JavaScript on (or audit it on its own).</p></div></details>"
+            f'<script type="text/html" id="src-host-{index}">{body}</script>\n')
 
 
 def _names(hosts: tuple[str, ...], anchors: dict[str, int]) -> str:
@@ -173,7 +203,9 @@ def _names(hosts: tuple[str, ...], anchors: dict[str, int]) -> str:
     shown = ", ".join(link(n) for n in hosts[:NAMES_INLINE])
     if len(hosts) <= NAMES_INLINE:
         return shown
-    rest = ", ".join(link(n) for n in hosts[NAMES_INLINE:])
+    rest = ", ".join(link(n) for n in hosts[NAMES_INLINE:NAMES_LISTED])
+    if len(hosts) > NAMES_LISTED:
+        rest += f" … and {len(hosts) - NAMES_LISTED} more (all of them: --format json)"
     return f"{shown} <details><summary>+{len(hosts) - NAMES_INLINE} more</summary>{rest}</details>"
 
 
@@ -189,7 +221,7 @@ def _overview(fleet: Fleet, anchors: dict[str, int]) -> str:
         worst = (f'{_sev_badge(w.severity)} {_h(w.title)} <code class="muted">{_h(w.id)}</code>' if w
                  else ('<span class="ok">compliant</span>' if h.status == "audited" else _h(h.error or "")))
         drift = "–" if h.drift is None else f"{h.drift.new} new / {len(h.drift.resolved)} resolved"
-        rows.append(f'<tr data-host="{_h(h.host)}"><td><a href="#host-{anchors[h.host]}">{_h(h.host)}</a></td>'
+        rows.append(f'<tr data-host="{_attr(h.host)}"><td><a href="#host-{anchors[h.host]}">{_h(h.host)}</a></td>'
                     f'<td data-v="{rank}"><span class="pill {h.status}">{h.status}</span></td>{counts}'
                     f'<td data-v="{rank}">{worst}</td><td>{drift}</td></tr>')
     return ('<h2 id="overview">Hosts</h2><div class="tools"><input class="filter" data-for="hosts" type="search" '
@@ -253,9 +285,10 @@ def _tiles(fleet: Fleet) -> str:
 def render_fleet_html(fleet: Fleet) -> str:
     anchors = {h.host: i for i, h in enumerate(fleet.hosts)}
     open_all = len(fleet.hosts) <= OPEN_UP_TO_HOSTS
+    inline = len(fleet.hosts) <= INLINE_UP_TO_HOSTS
     body = [_tiles(fleet), _overview(fleet, anchors), *_cross_host(fleet, anchors),
             '<h2 id="hosts-detail">Per host</h2>',
-            *(_host_section(i, h, open_all) for i, h in enumerate(fleet.hosts))]
+            *(_host_section(i, h, open_all, inline) for i, h in enumerate(fleet.hosts))]
     return _page(fleet_headline(fleet), "fleet report", body)
 
 

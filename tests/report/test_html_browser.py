@@ -104,7 +104,14 @@ def test_a_large_fleet_is_paged_and_collapsed(browser, tmp_path):
     browser.evaluate("(() => { const i = document.querySelector('input.filter'); i.value = 'host0042';"
                      "i.dispatchEvent(new Event('input')); })()")
     assert browser.evaluate(visible) == 1
+    # host details wait as inert data until their section is opened
+    assert browser.evaluate("document.querySelectorAll('td.cell').length") == 0
+    opened = browser.evaluate("new Promise(done => { const d = document.querySelector('#host-42');"
+                              "d.addEventListener('toggle', () => done(d.querySelectorAll('td.cell').length)); d.open = true; })")
+    assert opened == 4
     assert browser.problems() == []
+    browser.open(page, javascript=False)
+    assert "shown when its section is opened" in browser.evaluate("document.querySelector('#host-42').textContent")
 
 
 def test_single_host_audit_page(browser, tmp_path):

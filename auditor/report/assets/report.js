@@ -72,6 +72,15 @@
     });
   }
 
+  // Large fleets keep each host's details in an inert data block until the section is opened.
+  function fillHost(details) {
+    var src = document.getElementById("src-" + details.id);
+    if (src && details.open && !details.hasAttribute("data-filled")) {
+      details.querySelector(".hostbody").innerHTML = src.textContent;
+      details.setAttribute("data-filled", "");
+    }
+  }
+
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id ? document.getElementById(id) : null;
@@ -90,6 +99,10 @@
     });
     setUpFilter(table);
     setUpPager(table);
+  });
+  document.querySelectorAll("details.host").forEach(function (d) {
+    d.addEventListener("toggle", function () { fillHost(d); });
+    fillHost(d);
   });
   window.addEventListener("hashchange", openTarget);
   openTarget();
