@@ -330,7 +330,7 @@ class FleetFormat(str, Enum):
 
 @fleet_app.command("report")
 def fleet_report(
-    paths: Annotated[list[Path], typer.Argument(help="Host reports: audit JSON files or {host, status, error} records, or directories of them (*.json).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Host reports: audit JSON files or {host, status, error} records, or directories of them (*.json).")],
     fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,
     output: OutputOpt = None,
     fail_on: FailOnOpt = FailOn.high,

@@ -62,43 +62,27 @@ def render_fleet_junit(fleet: Fleet) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
+def _family(name: str, help_text: str, samples: list[str]) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples]
+
+
 def render_fleet_prometheus(fleet: Fleet) -> str:
-    lines = [
-        "# HELP fwaudit_fleet_hosts Hosts in the fleet report, by audit status.",
-        "# TYPE fwaudit_fleet_hosts gauge",
-    ]
-    for status in ("audited", "unreachable", "failed"):
-        n = sum(1 for h in fleet.hosts if h.status == status)
-        lines.append(f"fwaudit_fleet_hosts{_labels(status=status)} {n}")
-    lines += [
-        "# HELP fwaudit_fleet_host_audited 1 if the host was audited, 0 if it was unreachable or failed.",
-        "# TYPE fwaudit_fleet_host_audited gauge",
-    ]
-    lines += [f"fwaudit_fleet_host_audited{_labels(host=escape(h.host))} {int(h.status == 'audited')}"
-              for h in fleet.hosts]
-    lines += [
-        "# HELP fwaudit_fleet_host_findings Findings of each audited host, by severity.",
-        "# TYPE fwaudit_fleet_host_findings gauge",
-    ]
-    for h in fleet.hosts:
-        if h.status == "audited":
-            lines += [f"fwaudit_fleet_host_findings{_labels(host=escape(h.host), severity=str(s))} {h.count(s)}"
-                      for s in Severity]
-    lines += [
-        "# HELP fwaudit_fleet_finding_hosts Hosts that have a finding of this check on this zone and port.",
-        "# TYPE fwaudit_fleet_finding_hosts gauge",
-    ]
-    lines += [f"fwaudit_fleet_finding_hosts{_labels(check=escape(g.check), severity=str(g.severity), zone=escape(g.zone or ''), port=port_label(g.protocol, g.ports))} {len(g.hosts)}"
-              for g in fleet.findings]
-    lines += [
-        "# HELP fwaudit_fleet_port_reachable_hosts Hosts whose firewall admits (or cannot decide) new connections from the zone to a listening or declared port.",
-        "# TYPE fwaudit_fleet_port_reachable_hosts gauge",
-    ]
-    lines += [f"fwaudit_fleet_port_reachable_hosts{_labels(zone=escape(e.zone), port=port_label(e.protocol, e.ports), verdict=e.verdict)} {len(e.hosts)}"
-              for e in fleet.exposure]
-    lines += [
-        "# HELP fwaudit_fleet_report_timestamp_seconds When the fleet report was made (Unix time).",
-        "# TYPE fwaudit_fleet_report_timestamp_seconds gauge",
-        f"fwaudit_fleet_report_timestamp_seconds {fleet.generated_at or time.time():.3f}",
-    ]
+    hosts = fleet.hosts
+    lines = _family("fwaudit_fleet_hosts", "Hosts in the fleet report, by audit status.", [
+        f"fwaudit_fleet_hosts{_labels(status=status)} {sum(1 for h in hosts if h.status == status)}"
+        for status in ("audited", "unreachable", "failed")])
+    lines += _family("fwaudit_fleet_host_audited", "1 if the host was audited, 0 if it was unreachable or failed.", [
+        f"fwaudit_fleet_host_audited{_labels(host=escape(h.host))} {int(h.status == 'audited')}" for h in hosts])
+    lines += _family("fwaudit_fleet_host_findings", "Findings of each audited host, by severity.", [
+        f"fwaudit_fleet_host_findings{_labels(host=escape(h.host), severity=str(s))} {h.count(s)}"
+        for h in hosts if h.status == "audited" for s in Severity])
+    lines += _family("fwaudit_fleet_finding_hosts", "Hosts that have a finding of this check on this zone and port.", [
+        f"fwaudit_fleet_finding_hosts{_labels(check=escape(g.check), severity=str(g.severity), zone=escape(g.zone or ''), port=port_label(g.protocol, g.ports))} {len(g.hosts)}"
+        for g in fleet.findings])
+    lines += _family("fwaudit_fleet_port_reachable_hosts", "Hosts whose firewall admits (or cannot decide) new "
+                     "connections from the zone to a listening or declared port.", [
+        f"fwaudit_fleet_port_reachable_hosts{_labels(zone=escape(e.zone), port=port_label(e.protocol, e.ports), verdict=e.verdict)} {len(e.hosts)}"
+        for e in fleet.exposure])
+    lines += _family("fwaudit_fleet_report_timestamp_seconds", "When the fleet report was made (Unix time).", [
+        f"fwaudit_fleet_report_timestamp_seconds {fleet.generated_at or time.time():.3f}"])
     return "\n".join(lines) + "\n"

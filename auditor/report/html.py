@@ -209,6 +209,11 @@ def _names(hosts: tuple[str, ...], anchors: dict[str, int]) -> str:
     return f"{shown} <details><summary>+{len(hosts) - NAMES_INLINE} more</summary>{rest}</details>"
 
 
+def _hosts_cell(hosts: tuple[str, ...], anchors: dict[str, int]) -> str:
+    return (f'<td data-v="{len(hosts)}"><b>{len(hosts)}</b> '
+            f'<span class="hosts-inline">{_names(hosts, anchors)}</span></td>')
+
+
 def _overview(fleet: Fleet, anchors: dict[str, int]) -> str:
     heads = "".join(f'<th class="sortable" data-type="num" scope="col">{s}</th>' for s in _SEVERITIES)
     rows = []
@@ -240,8 +245,7 @@ def _cross_host(fleet: Fleet, anchors: dict[str, int]) -> list[str]:
         rows = "".join(
             f'<tr><td data-v="{int(g.severity)}">{_sev_badge(g.severity)}</td><td><code>{_h(g.check)}</code></td>'
             f"<td>{_h(g.title)}</td><td>{_h(g.zone or '–')}</td><td>{_h(port_label(g.protocol, g.ports))}</td>"
-            f'<td data-v="{len(g.hosts)}"><b>{len(g.hosts)}</b> <span class="hosts-inline">{_names(g.hosts, anchors)}</span></td></tr>'
-            for g in fleet.findings)
+            f"{_hosts_cell(g.hosts, anchors)}</tr>" for g in fleet.findings)
         out.append('<h2 id="findings">Findings across the fleet</h2><div class="card"><table class="sortable" id="groups">'
                    '<thead><tr><th class="sortable" data-type="num">Severity</th><th class="sortable">Check</th>'
                    '<th class="sortable">Finding</th><th class="sortable">Zone</th><th class="sortable">Port</th>'
@@ -250,8 +254,7 @@ def _cross_host(fleet: Fleet, anchors: dict[str, int]) -> list[str]:
         rows = "".join(
             f'<tr><td>{_h(e.zone)}</td><td>{_h(port_label(e.protocol, e.ports))}</td>'
             f'<td><span class="pill {"audited" if e.verdict == "accept" else "failed"}">{e.verdict}</span></td>'
-            f'<td data-v="{len(e.hosts)}"><b>{len(e.hosts)}</b> <span class="hosts-inline">{_names(e.hosts, anchors)}</span></td></tr>'
-            for e in fleet.exposure)
+            f"{_hosts_cell(e.hosts, anchors)}</tr>" for e in fleet.exposure)
         out.append('<h2 id="exposure">Reachable ports across the fleet</h2>'
                    '<p class="muted">Listening or declared ports the firewall admits (or cannot decide) from each zone.</p>'
                    '<div class="card"><table class="sortable" id="reach"><thead><tr><th class="sortable">Zone</th>'
