@@ -347,7 +347,8 @@ def fleet_report(
     from auditor.model.finding import Severity
     from auditor.report.fleet import render_fleet
 
-    reports, problems = read_host_reports([str(p) for p in paths])
+    # evidence and deciding rules are shown only by the HTML report
+    reports, problems = read_host_reports([str(p) for p in paths], details=fmt is FleetFormat.html)
     fleet = merge_fleet(reports, problems, generated_at=time.time())
     for p in fleet.problems:
         sys.stderr.write(f"fwaudit: error: {p.message}\n")

@@ -1,8 +1,8 @@
 """Reading what a fleet run brought back: one audit document (or host record) per host.
 
 The files come from other machines and are hostile input: each is read through
-:func:`auditor.inputs.read_input_file` (regular file, size cap, UTF-8), parsed with NaN and
-Infinity refused and nesting bounded, and validated against the audit schema
+:func:`auditor.inputs.read_input_file` (regular file, size cap, UTF-8), parsed strictly (orjson:
+no NaN or Infinity, nesting bounded), and validated against the audit schema
 (``auditor/report/schemas/audit-1.schema.json``) before anything else looks at it. Messages name
 the file and the place in it, never more than a short excerpt of the content.
 
@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+import orjson  # strict JSON: no NaN or Infinity, at most 1024 levels deep
 
 from auditor.engine.fleet import host_from_document, host_from_record, host_name
 from auditor.errors import InputError
@@ -42,20 +44,16 @@ def _audit_validator() -> Any:
     return jsonschema_rs.validator_for(schema)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_host_report(text: str, source: str) -> HostReport:
-    """One host's report from the text of its file (pure; ``source`` names it in messages)."""
+def parse_host_report(text: str, source: str, *, details: bool = True) -> HostReport:
+    """One host's report from the text of its file (pure; ``source`` names it in messages;
+    ``details`` as for :func:`auditor.engine.fleet.host_from_document`)."""
     shown = escape(source)
     try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise InputError(f"{shown}: JSON nested too deeply") from None
-    except ValueError as e:
-        where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        raise InputError(f"{shown}: not valid JSON{where}") from None
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        if "depth limit" in str(e):
+            raise InputError(f"{shown}: JSON nested too deeply") from None
+        raise InputError(f"{shown}: not valid JSON (line {e.lineno}, column {e.colno})") from None
     if not isinstance(doc, dict):
         raise InputError(f"{shown}: not an fwaudit audit report or host record (not a JSON object)")
     schema = doc.get("schema")
@@ -79,7 +77,7 @@ def parse_host_report(text: str, source: str) -> HostReport:
         path = "/" + "/".join(str(p) for p in err.instance_path)
         raise InputError(f"{shown}: not a valid fwaudit audit report: at {escape(path)}: {excerpt(err.message)}")
     name = host_name(doc["host"], shown) if "host" in doc else Path(source).stem
-    return host_from_document(doc, shown, name)
+    return host_from_document(doc, shown, name, details=details)
 
 
 def report_files(paths: Sequence[str]) -> tuple[list[str], list[InputProblem]]:
@@ -99,17 +97,17 @@ def report_files(paths: Sequence[str]) -> tuple[list[str], list[InputProblem]]:
     return out, problems
 
 
-def load_host_report(path: str) -> HostReport | InputProblem:
+def load_host_report(path: str, details: bool = True) -> HostReport | InputProblem:
     """Read and parse one file; a problem with it is returned, not raised, so that the rest of
     the fleet can still be reported (``--keep-going``)."""
     try:
-        return parse_host_report(read_input_file(path, what="host report"), path)
+        return parse_host_report(read_input_file(path, what="host report"), path, details=details)
     except InputError as e:
         return InputProblem(path, e.message)
 
 
-def _load_chunk(paths: Sequence[str]) -> list[HostReport | InputProblem]:
-    return [load_host_report(p) for p in paths]
+def _load_chunk(paths: Sequence[str], details: bool = True) -> list[HostReport | InputProblem]:
+    return [load_host_report(p, details) for p in paths]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -117,20 +115,21 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[i:i + size]
 
 
-def read_host_reports(paths: Sequence[str], *, workers: int | None = None
+def read_host_reports(paths: Sequence[str], *, workers: int | None = None, details: bool = True
                       ) -> tuple[list[HostReport], list[InputProblem]]:
     """Every host report under ``paths`` (files or directories), in file order, and the files
-    that were not host reports."""
+    that were not host reports (``details`` as for :func:`parse_host_report`)."""
     names, problems = report_files(paths)
     if workers is None:
         workers = len(os.sched_getaffinity(0))
     if workers <= 1 or len(names) < PARALLEL_FROM:
-        loaded = _load_chunk(names)
+        loaded = _load_chunk(names, details)
     else:
         # fork: the workers inherit the imported modules and the compiled schema
         _audit_validator()
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            loaded = [r for chunk in pool.map(_load_chunk, _chunks(names, _CHUNK)) for r in chunk]
+            chunks = list(_chunks(names, _CHUNK))
+            loaded = [r for chunk in pool.map(_load_chunk, chunks, [details] * len(chunks)) for r in chunk]
     reports = [r for r in loaded if isinstance(r, HostReport)]
     problems += [r for r in loaded if isinstance(r, InputProblem)]
     return reports, problems

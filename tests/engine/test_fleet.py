@@ -107,3 +107,12 @@ def test_merge_groups_findings_and_exposures_across_hosts_and_refuses_a_host_twi
     assert pg[("lan", (22, 22))] == ("db1", "db2", "db3")
     assert [h.host for h in fleet.failing(Severity.HIGH)] == ["db0", "db1", "db3"]
     assert [h.host for h in fleet.failing(Severity.CRITICAL)] == ["db0"]
+
+
+def test_without_details_the_verdicts_stay_and_evidence_and_rules_go():
+    full = host_from_document(audit_doc(), "x", "db1")
+    lean = host_from_document(audit_doc(), "x", "db1", details=False)
+    assert [[c.verdict for c in row] for row in lean.matrix.cells] == [[c.verdict for c in row] for row in full.matrix.cells]
+    assert all(c.rules == () and c.reason is None for row in lean.matrix.cells for c in row)
+    assert [f.id for f in lean.findings] == [f.id for f in full.findings]
+    assert full.findings[0].evidence and not lean.findings[0].evidence

@@ -104,11 +104,18 @@ def test_a_large_fleet_is_paged_and_collapsed(browser, tmp_path):
     browser.evaluate("(() => { const i = document.querySelector('input.filter'); i.value = 'host0042';"
                      "i.dispatchEvent(new Event('input')); })()")
     assert browser.evaluate(visible) == 1
-    # host details wait as inert data until their section is opened
+    # host details wait as compressed data until their section is opened
     assert browser.evaluate("document.querySelectorAll('td.cell').length") == 0
-    opened = browser.evaluate("new Promise(done => { const d = document.querySelector('#host-42');"
-                              "d.addEventListener('toggle', () => done(d.querySelectorAll('td.cell').length)); d.open = true; })")
-    assert opened == 4
+    def open_host(index: int) -> list[str]:
+        """Open a host section, wait until its details are unpacked, return its finding ids."""
+        return browser.evaluate(
+            f"new Promise(done => {{ const d = document.querySelector('#host-{index}'); d.open = true;"
+            "const poll = () => d.dataset.filled === 'done' ? done([...d.querySelectorAll('.finding .id')]"
+            ".map(e => e.textContent)) : setTimeout(poll, 20); poll(); })")
+
+    assert open_host(42) == ["FWA101:internet:tcp/5432", "FWA001:tcp/6379"]  # host0042: i % 3 == 0
+    assert open_host(43) == ["FWA001:tcp/6379"]
+    assert browser.evaluate("document.querySelectorAll('#host-42 td.cell').length") == 4
     assert browser.problems() == []
     browser.open(page, javascript=False)
     assert "shown when its section is opened" in browser.evaluate("document.querySelector('#host-42').textContent")

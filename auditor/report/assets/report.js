@@ -72,13 +72,27 @@
     });
   }
 
-  // Large fleets keep each host's details in an inert data block until the section is opened.
-  function fillHost(details) {
-    var src = document.getElementById("src-" + details.id);
-    if (src && details.open && !details.hasAttribute("data-filled")) {
-      details.querySelector(".hostbody").innerHTML = src.textContent;
-      details.setAttribute("data-filled", "");
+  // Large fleets carry every host's details (HTML fwaudit escaped) as one deflated, base64
+  // encoded JSON array; it is unpacked once, when the first host section is opened.
+  var bodies = null;
+
+  function hostBodies(block) {
+    if (bodies === null) {
+      var bytes = Uint8Array.from(atob(block.textContent.trim()), function (c) { return c.charCodeAt(0); });
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+      bodies = new Response(stream).text().then(JSON.parse);
     }
+    return bodies;
+  }
+
+  function fillHost(details) {
+    var block = document.getElementById("host-bodies");
+    if (!block || !details.open || details.hasAttribute("data-filled")) { return; }
+    details.setAttribute("data-filled", "pending");
+    hostBodies(block).then(function (all) {
+      details.querySelector(".hostbody").innerHTML = all[Number(details.id.slice("host-".length))];
+      details.setAttribute("data-filled", "done");
+    });
   }
 
   function openTarget() {
