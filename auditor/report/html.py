@@ -9,9 +9,10 @@
   ``<details>``, the deciding rule of a matrix cell shows on hover and on keyboard focus with
   CSS alone. The script only adds sorting, filtering and paging.
 * Every string that came from a host — host names, process names, rule texts and comments,
-  messages, errors — is control-character-escaped and HTML-escaped (:func:`_h`); element ids
-  are generated, never taken from the input.
-* 5,000 hosts stay usable: host sections are collapsed, the overview pages 100 rows at a time.
+  messages, errors — is control-character-escaped and HTML-escaped (:func:`_h`, :func:`_attr`);
+  element ids are generated, never taken from the input.
+* 5,000 hosts stay usable: host sections are collapsed, the overview pages 100 rows at a time,
+  and above :data:`INLINE_UP_TO_HOSTS` the host details are unpacked only when opened.
 """
 
 from __future__ import annotations
@@ -54,8 +55,6 @@ def _h(text: object) -> str:
 def _attr(text: object) -> str:
     """Untrusted text for a double-quoted attribute value."""
     return html.escape(escape(str(text)), quote=True)
-
-
 
 
 @functools.cache
