@@ -45,6 +45,9 @@ app.add_typer(lab_app, name="lab")
 baseline_app = typer.Typer(help="Accept an audit as the baseline that --baseline compares against.",
                            no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
+fleet_app = typer.Typer(help="Merge the audit reports of many hosts (e.g. from contrib/ansible) into one fleet report.",
+                        no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
 
 
 class OutputFormat(str, Enum):
@@ -58,6 +61,7 @@ class ReportFormat(str, Enum):
     junit = "junit"
     sarif = "sarif"
     prometheus = "prometheus"
+    html = "html"
 
 
 class FailOn(str, Enum):
@@ -236,6 +240,10 @@ def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
         from auditor.report.prometheus import render_prometheus
 
         return render_prometheus(result)
+    if fmt is ReportFormat.html:
+        from auditor.report.html import render_audit_html
+
+        return render_audit_html(result, extra)
     from auditor.report.audit_text import render_audit_text
 
     return render_audit_text(result)
@@ -334,6 +342,51 @@ def baseline_accept(
         result = _audit(pol, tgt, False, started)
     write_output(output, render_audit_json(result))
     _emit(escape(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}"))
+
+
+class FleetFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+    junit = "junit"
+    prometheus = "prometheus"
+
+
+@fleet_app.command("report")
+def fleet_report(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Host reports: audit JSON files or {host, status, error} records, or directories of them (*.json).")],
+    fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = FailOn.high,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Report the other hosts even if some files are not host reports (exit 2 all the same).")] = False,
+) -> None:
+    """Merge per-host audit reports into one fleet report: per host status, counts and worst
+    finding; per finding and port the hosts that have it. Exit 1 when a host has a finding at
+    or above --fail-on or could not be audited; 2 when a file is not a host report."""
+    import time
+
+    from auditor.collect.host_reports import read_host_reports
+    from auditor.engine.fleet import merge_fleet
+    from auditor.errors import EXIT_INPUT, InputError
+    from auditor.model.finding import Severity
+    from auditor.report.fleet import render_fleet
+
+    # evidence and deciding rules are shown only by the HTML report
+    reports, problems = read_host_reports([str(p) for p in paths], details=fmt is FleetFormat.html)
+    fleet = merge_fleet(reports, problems, generated_at=time.time())
+    for p in fleet.problems:
+        sys.stderr.write(f"fwaudit: error: {p.message}\n")
+    if fleet.problems and not keep_going:
+        sys.stderr.write("fwaudit: no fleet report written (--keep-going reports the other hosts)\n")
+        raise typer.Exit(EXIT_INPUT)
+    if not fleet.hosts:
+        raise InputError("no host reports to merge")
+    failing = bool(fleet.failing(Severity.parse(fail_on.value)))
+    _deliver(render_fleet(fleet, fmt.value), output, False, failing)
+    if fleet.problems:
+        raise typer.Exit(EXIT_INPUT)
+    if failing:
+        raise typer.Exit(1)
 
 
 @policy_app.command("init")
