@@ -1,27 +1,23 @@
-"""The ``fwaudit`` command line: parse options, call the layers, render, map errors to exit codes.
+"""The ``fwaudit`` command line: options in, a use case (:mod:`auditor.app`) called, its result
+rendered (:mod:`auditor.report.formats`) and delivered, errors mapped to exit codes.
 
-No logic lives here. Heavy modules are imported inside the commands so that ``fwaudit
-listeners`` on 20,000 sockets does not pay for pydantic, docker or python-iptables.
+Wiring only. Heavy modules are imported inside the commands so that ``fwaudit listeners`` on
+20,000 sockets does not pay for pydantic, docker or python-iptables.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from auditor.errors import EnvironmentProblem, FwauditError, Terminated
-from auditor.untrusted import escape
-
-if TYPE_CHECKING:
-    from auditor.collect.target import Target
-    from auditor.model.policy import Policy
-    from auditor.model.result import AuditResult
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EnvironmentProblem, FwauditError, InternalError, Terminated
+from auditor.report.formats import RENDERERS, VERIFY_FORMATS
+from auditor.untrusted import escape, excerpt
 
 app = typer.Typer(
     name="fwaudit",
@@ -50,206 +46,46 @@ fleet_app = typer.Typer(help="Merge the audit reports of many hosts (e.g. from c
 app.add_typer(fleet_app, name="fleet")
 
 
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
+def _choices(name: str, values: tuple[str, ...] | list[str]) -> type[Enum]:
+    """An option's choices as the Enum typer wants (its values are the names)."""
+    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
 
 
-class ReportFormat(str, Enum):
-    text = "text"
-    json = "json"
-    junit = "junit"
-    sarif = "sarif"
-    prometheus = "prometheus"
-    html = "html"
-
-
-class FailOn(str, Enum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
+OutputFormat = _choices("OutputFormat", ["text", "json"])
+ReportFormat = _choices("ReportFormat", list(RENDERERS["audit"]))
+VerifyFormat = _choices("VerifyFormat", VERIFY_FORMATS)
+FleetFormat = _choices("FleetFormat", list(RENDERERS["fleet"]))
+FailOn = _choices("FailOn", ["info", "low", "medium", "high", "critical"])
+Protocols = _choices("Protocols", ["tcp", "udp", "all"])
 
 TargetOpt = Annotated[
-    str,
-    typer.Option(
-        "--target", "-t",
-        help="Where to look: host (root network namespace), netns:NAME, pid:PID, container:NAME.",
-    ),
+    Optional[str],
+    typer.Option("--target", "-t", help="Where to look: host (root network namespace, the default), netns:NAME, "
+                                        "pid:PID, container:NAME."),
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+SnapshotOpt = Annotated[
+    Optional[str],
+    typer.Option("--snapshot", help="A snapshot file ('fwaudit snapshot') instead of a live target: no root needed."),
+]
+RulesetsOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: "
+                                         "to force the format. Files are taken as loaded in the order given (at equal "
+                                         "priority the chain loaded last runs first)."),
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]  # type: ignore[valid-type]
+PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is stdout.")]
+FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]  # type: ignore[valid-type]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
 
 
 def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-@app.command()
-def listeners(target: TargetOpt = "host", fmt: FormatOpt = OutputFormat.text) -> None:
-    """List listening TCP and bound UDP sockets (IPv4 and IPv6) with their processes."""
-    from auditor.collect.target import parse_target, run_in_target
-
-    tgt = parse_target(target)
-    # Rendered where it is collected: 20,000 sockets cross the namespace boundary as one string.
-    _emit(run_in_target(tgt, _listeners_report, str(tgt), fmt.value))
-
-
-def _listeners_report(label: str, fmt: str) -> str:
-    from auditor.collect.sockets import collect_listeners
-    from auditor.report.listeners import listeners_json, listeners_text
-
-    found = collect_listeners()
-    return listeners_json(label, found) if fmt == "json" else listeners_text(label, found)
-
-
-@app.command()
-def exposure(
-    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
-    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: to force the format. Files are taken as loaded in the order given (at equal priority the chain loaded last runs first).")] = None,
-    in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
-    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
-    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
-    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
-    interface: Annotated[Optional[list[str]], typer.Option("--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
-    forwarding: Annotated[Optional[bool], typer.Option("--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other hosts/containers); unknown if not given.")] = None,
-    fmt: FormatOpt = OutputFormat.text,
-) -> None:
-    """What the firewall does with every new inbound TCP/UDP connection, per source and port
-    range, and which rule decided it (live from a target or offline from ruleset files)."""
-    from auditor.engine.exposure import exposures
-    from auditor.report.exposure import exposure_json, exposure_text
-
-    if (target is None) == (not ruleset):
-        raise typer.BadParameter("give exactly one of --target or --ruleset")
-    pol = None
-    if policy is not None:
-        from auditor.engine.policy import load_policy
-
-        pol = load_policy(policy)
-    if target is not None:
-        from auditor.collect.target import parse_target, run_in_target
-        from auditor.engine.exposure import live_exposures
-
-        tgt = parse_target(target)
-        parts = run_in_target(
-            tgt, live_exposures, str(tgt), in_interface, destination,
-            sources=source or [], zones=zone or [], policy=pol,
-        )
-    else:
-        from auditor.collect.host import offline_host
-        from auditor.collect.ruleset import read_ruleset_files
-
-        if destination is None:
-            raise typer.BadParameter("--destination is required with --ruleset")
-        rules = read_ruleset_files(list(ruleset or []))
-        host = offline_host(_interfaces(in_interface, destination, interface or []), forwarding=forwarding)
-        parts = exposures(
-            rules, host, target=rules.source, in_interface=in_interface, destination=destination,
-            sources=source or [], zones=zone or [], policy=pol,
-        )
-    _emit(exposure_json(parts) if fmt is OutputFormat.json else exposure_text(parts))
-
-
-def _interfaces(in_interface: str, destination: str, specs: list[str]) -> dict[str, list[str]]:
-    import ipaddress
-
-    out: dict[str, list[str]] = {}
-    for spec in specs:
-        name, sep, addr = spec.partition("=")
-        try:
-            ipaddress.ip_interface(addr)
-        except ValueError:
-            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN") from None
-        if not sep or not name:
-            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN")
-        out.setdefault(name, []).append(addr)
-    try:
-        ipaddress.ip_address(destination)
-    except ValueError:
-        raise typer.BadParameter(f"--destination {destination!r} is not an address") from None
-    out.setdefault(in_interface, []).append(destination)
-    return out
-
-
-@app.command()
-def rules(
-    target: Annotated[Optional[str], typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
-    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file; repeatable, taken as loaded in the order given.")] = None,
-    fmt: FormatOpt = OutputFormat.text,
-) -> None:
-    """Show the firewall as fwaudit reads it: every table, chain and rule of every backend, with
-    the parts it does not understand marked."""
-    from auditor.report.rules import rules_json, rules_text
-
-    if (target is None) == (not ruleset):
-        raise typer.BadParameter("give exactly one of --target or --ruleset")
-    if target is not None:
-        from auditor.collect.ruleset import collect_ruleset
-        from auditor.collect.target import parse_target, run_in_target
-
-        tgt = parse_target(target)
-        rs = run_in_target(tgt, collect_ruleset)
-        label = str(tgt)
-    else:
-        from auditor.collect.ruleset import read_ruleset_files
-
-        rs = read_ruleset_files(list(ruleset or []))
-        label = rs.source
-    _emit(rules_json(label, rs) if fmt is OutputFormat.json else rules_text(label, rs))
-
-
-@policy_app.command("check")
-def policy_check(
-    file: Annotated[Path, typer.Argument(help="Policy file (YAML) to validate.")],
-) -> None:
-    """Validate a policy file and say what it declares; exit 2 with file:line on errors."""
-    from auditor.engine.policy import load_policy
-
-    pol = load_policy(file)
-    names = {s.name for s in pol.services}
-    _emit(escape(
-        f"{file}: valid policy {pol.name!r}: {len(pol.zones)} zone(s), "
-        f"{len(names)} service(s) ({len(pol.services)} protocol/port entries), default {pol.default}"
-    ))
-
-
-PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
-ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is stdout.")]
-FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
-
-
-def _render_report(result, fmt: ReportFormat, extra: dict | None = None) -> str:
-    if fmt is ReportFormat.json:
-        from auditor.report.audit_json import render_audit_json
-
-        return render_audit_json(result, extra)
-    if fmt is ReportFormat.junit:
-        from auditor.report.junit import render_junit
-
-        return render_junit(result)
-    if fmt is ReportFormat.sarif:
-        from auditor.report.sarif import render_sarif
-
-        return render_sarif(result, Path.cwd())
-    if fmt is ReportFormat.prometheus:
-        from auditor.report.prometheus import render_prometheus
-
-        return render_prometheus(result)
-    if fmt is ReportFormat.html:
-        from auditor.report.html import render_audit_html
-
-        return render_audit_html(result, extra)
-    from auditor.report.audit_text import render_audit_text
-
-    return render_audit_text(result)
-
-
-def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> None:
+def _deliver(text: str, output: Path | None, *, quiet: bool = False, failing: bool = False) -> None:
+    """To ``--output`` (atomically), else to stdout unless ``--quiet`` and nothing fails."""
     if output is not None:
         from auditor.report.output import write_output
 
@@ -258,34 +94,86 @@ def _deliver(text: str, output: Optional[Path], quiet: bool, failing: bool) -> N
         _emit(text)
 
 
-@contextmanager
-def _locked_target(target: str) -> Iterator[Target]:
-    """The parsed, resolved target, holding its audit lock (one audit per namespace)."""
-    from auditor.collect.target import namespace_stat, parse_target, require_entry
-    from auditor.runlock import audit_lock
+def _render(kind: str, fmt: Enum, *args: object) -> str:
+    from auditor.report.formats import render
 
-    tgt = parse_target(target)
-    ident = namespace_stat(tgt)
-    require_entry(tgt)
-    with audit_lock(str(tgt), ident):
-        yield tgt
+    return render(kind, fmt.value, *args)
 
 
-def _audit(pol: Policy, tgt: Target, no_firewall: bool, started: float) -> AuditResult:
-    from auditor.collect.target import run_in_target
-    from auditor.engine.audit import collect_views, run_audit
+@app.command()
+def listeners(target: TargetOpt = None, fmt: FormatOpt = OutputFormat.text) -> None:  # type: ignore[attr-defined]
+    """List listening TCP and bound UDP sockets (IPv4 and IPv6) with their processes."""
+    from auditor.app.listeners import listeners as run
 
-    listeners, ruleset, host, notes = run_in_target(tgt, collect_views, not no_firewall)
-    return run_audit(pol, listeners, target=str(tgt), started_at=started, ruleset=ruleset, host=host, notes=notes)
+    _emit(run(target or "host", fmt.value))
+
+
+@app.command()
+def exposure(
+    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
+    ruleset: RulesetsOpt = None,
+    snapshot: SnapshotOpt = None,
+    in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
+    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
+    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
+    interface: Annotated[Optional[list[str]], typer.Option("--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
+    forwarding: Annotated[Optional[bool], typer.Option("--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other hosts/containers); unknown if not given.")] = None,
+    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
+) -> None:
+    """What the firewall does with every new inbound TCP/UDP connection, per source and port
+    range, and which rule decided it (live from a target, from a snapshot, or offline from
+    ruleset files)."""
+    from auditor.app.exposure import exposure as run
+
+    parts = run(in_interface=in_interface, target=target, rulesets=ruleset or [], snapshot=snapshot,
+                destination=destination, sources=source or [], zones=zone or [], policy=policy,
+                interfaces=interface or [], forwarding=forwarding)
+    _emit(_render("exposure", fmt, parts))
+
+
+@app.command()
+def rules(
+    target: Annotated[Optional[str], typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
+    ruleset: RulesetsOpt = None,
+    snapshot: SnapshotOpt = None,
+    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
+) -> None:
+    """Show the firewall as fwaudit reads it: every table, chain and rule of every backend, with
+    the parts it does not understand marked."""
+    from auditor.app.rules import rules as run
+
+    _emit(_render("rules", fmt, run(target=target, rulesets=ruleset or [], snapshot=snapshot)))
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="Policy file (YAML) to validate.")],
+) -> None:
+    """Validate a policy file and say what it declares; exit 2 with file:line on errors."""
+    from auditor.app.policy import check
+
+    _emit(check(file))
+
+
+@policy_app.command("init")
+def policy_init(target: TargetOpt = None, snapshot: SnapshotOpt = None, output: OutputOpt = None) -> None:
+    """Draft a policy from what the target (or a snapshot of it) exposes now: listeners, and
+    zones the firewall admits them from, for a human to review."""
+    from auditor.app.policy import init
+
+    _deliver(init(target=target, snapshot=snapshot), output)
 
 
 @app.command()
 def audit(
     policy: PolicyOpt,
-    target: TargetOpt = "host",
-    fmt: ReportFormatOpt = ReportFormat.text,
+    target: TargetOpt = None,
+    snapshot: SnapshotOpt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,  # type: ignore[valid-type, attr-defined]
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,
+    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
     quiet: QuietOpt = False,
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="Report only findings that are new since this accepted JSON report (drift).")] = None,
     no_firewall: Annotated[bool, typer.Option("--no-firewall", help="Skip the firewall view (declared vs listening only).")] = False,
@@ -293,126 +181,63 @@ def audit(
 ) -> None:
     """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
     above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
-    import time
+    from auditor.app.audit import audit as run
+    from auditor.app.options import parse_severity
 
-    from auditor.engine.policy import load_policy
-    from auditor.model.finding import Severity
-
-    extra = None
-    started = time.time()
-    pol = load_policy(policy)
-    with _locked_target(target) as tgt:
-        result = _audit(pol, tgt, no_firewall, started)
-        if scan:
-            from auditor.engine.audit import with_probes
-
-            result = with_probes(result, target)
-    if baseline is not None:
-        from dataclasses import replace
-
-        from auditor.engine.baseline import drift, load_baseline_ids
-
-        d = drift(result.findings, load_baseline_ids(baseline))
-        result = replace(result, findings=d.new, notes=result.notes + (
-            f"baseline {baseline}: {len(d.new)} new, {d.unchanged} unchanged, {len(d.resolved)} resolved finding(s)",))
-        extra = {"drift": {"baseline": str(baseline), "new": len(d.new), "unchanged": d.unchanged,
-                           "resolved": list(d.resolved)}}
-    failing = bool(result.at_or_above(Severity.parse(fail_on.value)))
-    _deliver(_render_report(result, fmt, extra), output, quiet, failing)
+    result = run(policy, target=target, snapshot=snapshot, firewall=not no_firewall, scan=scan,
+                 baseline=str(baseline) if baseline is not None else None)
+    failing = bool(result.at_or_above(parse_severity(fail_on.value)))
+    _deliver(_render("audit", fmt, result), output, quiet=quiet, failing=failing)
     if failing:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @baseline_app.command("accept")
 def baseline_accept(
     policy: PolicyOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to store the baseline (JSON report).")],
-    target: TargetOpt = "host",
+    target: TargetOpt = None,
 ) -> None:
     """Audit now and store the result as the accepted baseline for later --baseline runs."""
-    import time
-
-    from auditor.engine.policy import load_policy
-    from auditor.report.audit_json import render_audit_json
+    from auditor.app.audit import audit as run
+    from auditor.report.formats import render
     from auditor.report.output import write_output
 
-    started = time.time()
-    pol = load_policy(policy)
-    with _locked_target(target) as tgt:
-        result = _audit(pol, tgt, False, started)
-    write_output(output, render_audit_json(result))
+    result = run(policy, target=target)
+    write_output(output, render("audit", "json", result))
     _emit(escape(f"baseline accepted: {len(result.findings)} finding(s) of {result.target} recorded in {output}"))
-
-
-class FleetFormat(str, Enum):
-    text = "text"
-    json = "json"
-    html = "html"
-    junit = "junit"
-    prometheus = "prometheus"
 
 
 @fleet_app.command("report")
 def fleet_report(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Host reports: audit JSON files or {host, status, error} records, or directories of them (*.json).")],
-    fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,
+    fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,  # type: ignore[valid-type, attr-defined]
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,
+    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Report the other hosts even if some files are not host reports (exit 2 all the same).")] = False,
 ) -> None:
     """Merge per-host audit reports into one fleet report: per host status, counts and worst
     finding; per finding and port the hosts that have it. Exit 1 when a host has a finding at
     or above --fail-on or could not be audited; 2 when a file is not a host report."""
-    import time
-
-    from auditor.collect.host_reports import read_host_reports
-    from auditor.engine.fleet import merge_fleet
-    from auditor.errors import EXIT_INPUT, InputError
-    from auditor.model.finding import Severity
-    from auditor.report.fleet import render_fleet
+    from auditor.app.fleet import fleet
+    from auditor.app.options import parse_severity
+    from auditor.errors import InputError
 
     # evidence and deciding rules are shown only by the HTML report
-    reports, problems = read_host_reports([str(p) for p in paths], details=fmt is FleetFormat.html)
-    fleet = merge_fleet(reports, problems, generated_at=time.time())
-    for p in fleet.problems:
+    merged = fleet([str(p) for p in paths], details=fmt.value == "html")
+    for p in merged.problems:
         sys.stderr.write(f"fwaudit: error: {p.message}\n")
-    if fleet.problems and not keep_going:
+    if merged.problems and not keep_going:
         sys.stderr.write("fwaudit: no fleet report written (--keep-going reports the other hosts)\n")
         raise typer.Exit(EXIT_INPUT)
-    if not fleet.hosts:
+    if not merged.hosts:
         raise InputError("no host reports to merge")
-    failing = bool(fleet.failing(Severity.parse(fail_on.value)))
-    _deliver(render_fleet(fleet, fmt.value), output, False, failing)
-    if fleet.problems:
+    failing = bool(merged.failing(parse_severity(fail_on.value)))
+    _deliver(_render("fleet", fmt, merged), output, failing=failing)
+    if merged.problems:
         raise typer.Exit(EXIT_INPUT)
     if failing:
-        raise typer.Exit(1)
-
-
-@policy_app.command("init")
-def policy_init(
-    target: TargetOpt = "host",
-    output: OutputOpt = None,
-) -> None:
-    """Draft a policy from what the target exposes now (listeners, and zones the firewall admits
-    them from), for a human to review."""
-    from auditor.collect.target import parse_target, run_in_target
-    from auditor.engine.audit import collect_views
-    from auditor.engine.policy import parse_policy
-    from auditor.engine.policy_draft import draft_policy, draft_zones, zones_policy
-    from auditor.engine.zones import zone_exposures
-
-    tgt = parse_target(target)
-    listeners, ruleset, host, _ = run_in_target(tgt, collect_views, True)
-    views = ()
-    if ruleset is not None and host is not None:
-        stub = parse_policy(zones_policy(draft_zones(host)), "<draft>")
-        views = zone_exposures(ruleset, host, stub, target=str(tgt))
-    from auditor.model.host import HostContext
-
-    text = draft_policy(str(tgt), listeners, host or HostContext(), views)
-    parse_policy(text, "<draft>")  # the draft must itself be a valid policy
-    _deliver(text, output, False, False)
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()
@@ -420,9 +245,9 @@ def verify(
     policy: PolicyOpt,
     ruleset: Annotated[list[str], typer.Option("--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable, taken as loaded in the order given (at equal priority the chain loaded last runs first).")],
     interface: Annotated[list[str], typer.Option("--interface", help="NAME=ADDR/LEN of the host the ruleset is for; repeatable, at least one.")],
-    fmt: ReportFormatOpt = ReportFormat.text,
+    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Report format.")] = VerifyFormat.text,  # type: ignore[valid-type, attr-defined]
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,
+    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
     forwarding: Annotated[bool, typer.Option("--forwarding/--no-forwarding", help="Whether the host forwards (DNAT to other hosts/containers).")] = False,
     against: Annotated[Optional[list[str]], typer.Option("--against", help="Older ruleset file(s): show what the candidate opens or closes compared to them.")] = None,
     against_target: Annotated[Optional[str], typer.Option("--against-target", help="Live target to compare the candidate with.")] = None,
@@ -430,73 +255,15 @@ def verify(
 ) -> None:
     """Check candidate ruleset files against the policy before they ship: every declared
     service reachable from its zones, nothing undeclared reachable (no root needed)."""
-    import time
+    from auditor.app.options import parse_severity
+    from auditor.app.verify import verify as run
 
-    from auditor.collect.host import offline_host
-    from auditor.collect.ruleset import read_ruleset_files
-    from auditor.engine.audit import sort_findings
-    from auditor.engine.policy import load_policy
-    from auditor.engine.verify import diff_views, verify_findings
-    from auditor.engine.zones import zone_exposures
-    from auditor.model.finding import Severity
-    from auditor.model.result import AuditResult
-
-    started = time.time()
-    pol = load_policy(policy)
-    ifaces: dict[str, list[str]] = {}
-    for spec in interface:
-        name, sep, addr = spec.partition("=")
-        if not sep or not name or "/" not in addr:
-            raise typer.BadParameter(f"--interface {spec!r}: expected NAME=ADDR/LEN")
-        ifaces.setdefault(name, []).append(addr)
-    try:
-        host = offline_host(ifaces, forwarding=forwarding)
-    except ValueError as e:
-        raise typer.BadParameter(f"--interface: {e}") from None
-    rules = read_ruleset_files(list(ruleset))
-    views = zone_exposures(rules, host, pol, target=rules.source)
-    findings, checks = verify_findings(pol, views)
-    notes: tuple[str, ...] = rules.notes
-    if prove:
-        from auditor.collect.target import require_root
-        from auditor.probe.prove import prove as run_proof
-
-        require_root("--prove (building a lab copy of the host)")
-        proof_findings, proof_notes = run_proof(pol, list(ruleset), ifaces, views)
-        findings += tuple(proof_findings)
-        notes += tuple(proof_notes)
-    extra = None
-    if against or against_target:
-        if against:
-            old = read_ruleset_files(list(against))
-            label = ", ".join(against)
-        else:
-            from auditor.collect.ruleset import collect_ruleset
-            from auditor.collect.target import parse_target, run_in_target
-
-            old = run_in_target(parse_target(against_target), collect_ruleset)
-            label = against_target
-        changes = diff_views(zone_exposures(old, host, pol, target=label), views)
-        notes += tuple(
-            f"vs {label}: zone {c.zone} {c.source} {c.protocol} "
-            f"{c.ports[0] if c.ports[0] == c.ports[1] else f'{c.ports[0]}-{c.ports[1]}'}: {c.before} -> {c.after}"
-            for c in changes
-        ) or (f"vs {label}: no change in reachability",)
-        extra = {"diff": [c.__dict__ for c in changes]}
-    result = AuditResult(
-        target=rules.source, policy=pol, listening=(), findings=sort_findings(findings), started_at=started,
-        duration=time.time() - started, ruleset=rules, firewall=views, notes=notes, checks=checks,
-    )
-    failing = bool(result.at_or_above(Severity.parse(fail_on.value)))
-    _deliver(_render_report(result, fmt, extra), output, False, failing)
+    result = run(policy, ruleset, interface, forwarding=forwarding, against=against or [],
+                 against_target=against_target, prove=prove)
+    failing = bool(result.at_or_above(parse_severity(fail_on.value)))
+    _deliver(_render("audit", fmt, result), output, failing=failing)
     if failing:
-        raise typer.Exit(1)
-
-
-class Protocols(str, Enum):
-    tcp = "tcp"
-    udp = "udp"
-    all = "all"
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()
@@ -506,47 +273,53 @@ def scan(
     zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Probe from a representative address of this policy zone; repeatable.")] = None,
     policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
     ports: Annotated[str, typer.Option("--ports", help="Ports, e.g. 1-1024,8080.")] = "1-1024",
-    protocol: Annotated[Protocols, typer.Option("--protocol", help="tcp, udp or all.")] = Protocols.tcp,
+    protocol: Annotated[Protocols, typer.Option("--protocol", help="tcp, udp or all.")] = Protocols.tcp,  # type: ignore[valid-type, attr-defined]
     destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Address to scan (default: the target's first address / the container's).")] = None,
     bridge: Annotated[Optional[str], typer.Option("--bridge", help="Attach to this bridge of the target instead of a dedicated veth.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Put the static verdict beside each scanned range and flag disagreements.")] = False,
-    fmt: FormatOpt = OutputFormat.text,
+    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
 ) -> None:
     """Probe the target from a vantage-point namespace fwaudit creates (and removes): SYN scan
     for TCP (connect scan without raw sockets), payload probes for UDP."""
-    from auditor.collect.target import parse_target
-    from auditor.probe.scan import parse_ports, run_scan, zone_representatives
-    from auditor.report.scan import scan_json, scan_text
+    from auditor.app.scan import scan as run
 
-    tgt = parse_target(target)
-    sources = list(source or [])
-    if zone:
-        if policy is None:
-            raise typer.BadParameter("--zone needs --policy FILE")
-        from auditor.engine.policy import load_policy
+    result, comparisons = run(target, sources=source or [], zones=zone or [], policy=policy, ports=ports,
+                              protocol=protocol.value, destination=destination, bridge=bridge, with_explain=explain)
+    _emit(_render("scan", fmt, result, comparisons))
 
-        sources += list(zone_representatives(load_policy(policy), list(zone)).values())
-    if not sources:
-        raise typer.BadParameter("give --source or --zone")
-    protos = ["tcp", "udp"] if protocol is Protocols.all else [protocol.value]
-    results = run_scan(tgt, sources, parse_ports(ports), protos, destination=destination, bridge=bridge)
-    notes = None
-    if explain:
-        from auditor.probe.scan import explain_results
 
-        notes = explain_results(tgt, results)
-    _emit(scan_json(results, notes) if fmt is OutputFormat.json else scan_text(results, notes))
+@app.command()
+def snapshot(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the snapshot (JSON); - is stdout.")],
+    target: TargetOpt = None,
+) -> None:
+    """Record the target once — listeners, every backend's ruleset, interfaces and routes — for
+    audit/exposure/rules/policy init --snapshot elsewhere, without root (read-only; needs root)."""
+    from auditor.app.snapshot import snapshot as run
+    from auditor.report.output import STDOUT_NAMES, write_output
+
+    snap, text = run(target)
+    write_output(output, text)
+    if str(output) not in STDOUT_NAMES:
+        rules = f"{len(snap.ruleset.rules)} rules in {len(snap.ruleset.tables)} tables" if snap.ruleset else "no firewall view"
+        _emit(escape(f"snapshot of {snap.target}: {len(snap.listeners)} listening sockets, {rules}; written to {output}"))
+
+
+@app.command()
+def checks(fmt: FormatOpt = OutputFormat.text) -> None:  # type: ignore[attr-defined]
+    """List every check fwaudit runs: id, title and severity (for --fail-on and baselines)."""
+    from auditor.app.checks import checks as run
+
+    _emit(_render("checks", fmt, run()))
 
 
 @app.command()
 def cleanup() -> None:
     """Remove what an interrupted scan or verify --prove left behind (fwa-probe-*/fwa-prove-*
     namespaces, journaled veths and routes) and nothing else; says only what it really removed."""
-    from auditor.collect.target import require_root
-    from auditor.probe.vantage import cleanup_leftovers
+    from auditor.app.lab import cleanup as run
 
-    require_root("cleaning up probe namespaces")
-    removed, refused = cleanup_leftovers()
+    removed, refused = run()
     _emit(escape("cleanup: " + (("removed " + ", ".join(removed)) if removed else "nothing left behind")))
     if refused:
         raise EnvironmentProblem("left alone (not written by fwaudit as it is now, or not private): "
@@ -556,10 +329,8 @@ def cleanup() -> None:
 @lab_app.command("up")
 def lab_up() -> None:
     """Build the demo lab (replacing an existing one). Needs root."""
-    from auditor.collect.target import require_root
-    from auditor.probe.lab import lab_up as up
+    from auditor.app.lab import lab_up as up
 
-    require_root("building the demo lab")
     info = up()
     _emit(
         f"lab up: host namespace {info.host} (lan0 198.18.0.2/24, wan0 198.19.0.2/24), "
@@ -572,10 +343,8 @@ def lab_up() -> None:
 @lab_app.command("down")
 def lab_down() -> None:
     """Remove the demo lab and anything an interrupted run left behind."""
-    from auditor.collect.target import require_root
-    from auditor.probe.lab import lab_down as down
+    from auditor.app.lab import lab_down as down
 
-    require_root("removing the demo lab")
     gone = down()
     _emit(f"lab down: removed {', '.join(gone)}" if gone else "lab down: nothing to remove")
 
@@ -584,9 +353,13 @@ def main() -> None:
     """Console entry point: run the app, turning user-facing errors into messages and exit codes.
 
     Typer's standalone mode already maps usage errors to exit 2; our own errors carry their
-    exit code (2 bad input, 3 environment). SIGTERM and SIGINT unwind the command (undoing
-    what it changed) and exit 143 / 130 with one line saying so.
+    exit code (2 bad input, 3 environment, 70 a bug). SIGTERM and SIGINT unwind the command
+    (undoing what it changed) and exit 143 / 130 with one line saying so. Anything else that
+    escapes is a bug: one line naming it, exit 70 — never a traceback, and never exit 1, which
+    means "findings" to cron (``FWAUDIT_DEBUG=1`` shows the traceback).
     """
+    import os
+
     from auditor.interrupts import stop_signals_raise
 
     try:
@@ -601,4 +374,10 @@ def main() -> None:
         sys.exit(e.exit_code)
     except PermissionError as e:
         sys.stderr.write(f"fwaudit: error: permission denied: {escape(str(e.filename or e))} (run as root)\n")
-        sys.exit(3)
+        sys.exit(EnvironmentProblem.exit_code)
+    except Exception as e:
+        if os.environ.get("FWAUDIT_DEBUG"):
+            raise
+        sys.stderr.write(f"fwaudit: internal error: {type(e).__name__}: {excerpt(str(e), 200)} "
+                         "(a bug in fwaudit; FWAUDIT_DEBUG=1 shows where)\n")
+        sys.exit(InternalError.exit_code)

@@ -14,6 +14,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_ENVIRONMENT = 3
+#: A bug in fwaudit (``EX_SOFTWARE`` of sysexits.h): never 1, which means "findings" to cron.
+EXIT_INTERNAL = 70
 
 
 class FwauditError(Exception):
@@ -53,6 +55,12 @@ class EnvironmentProblem(FwauditError):
     """The machine cannot do what was asked: missing privilege, tool or kernel support (exit 3)."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+class InternalError(FwauditError):
+    """Something fwaudit did not expect happened (a bug): reported in one line, exit 70."""
+
+    exit_code = EXIT_INTERNAL
 
 
 class AlreadyRunning(EnvironmentProblem):

@@ -15,12 +15,19 @@ Two refinements keep the undo itself from being cut short:
 
 Forked children inherit the handlers; in them the handler restores the default action and
 re-sends the signal, so a worker simply dies as it would have without fwaudit's handler.
+
+Some library code runs Python where an exception is caught and only logged: asyncio's event
+loop callbacks (pyroute2's netlink sockets), the interpreter's after-fork hooks (``logging``).
+A :class:`Terminated` raised there would be dropped and the stop lost, so when the signal
+interrupts such code the handler raises nothing and has the signal sent again shortly, until
+it lands where it can unwind fwaudit's own code.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Iterator
@@ -35,6 +42,25 @@ _deferring = 0      # nesting of deferred()
 _pending: int | None = None   # a signal held back by deferred()
 _raised = False     # a Terminated is already on its way up
 
+#: Code that catches every exception and only logs it: a signal landing there is sent again.
+_SWALLOWING = (f"{os.sep}asyncio{os.sep}", f"{os.sep}logging{os.sep}", f"{os.sep}pyroute2{os.sep}")
+_OURS = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: Seconds until a signal that landed in such code is sent again.
+RESEND_AFTER = 0.05
+
+
+def _in_swallowing_code(frame: FrameType | None) -> bool:
+    """Whether ``frame``, or a caller of it below fwaudit's own innermost frame, is code that
+    would swallow an exception."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_OURS):
+            return False
+        if any(part in name for part in _SWALLOWING):
+            return True
+        frame = frame.f_back
+    return False
+
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _pending, _raised
@@ -46,6 +72,11 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         return
     if _deferring:
         _pending = _pending or signum
+        return
+    if _in_swallowing_code(frame):
+        timer = threading.Timer(RESEND_AFTER, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
         return
     _raised = True
     raise Terminated(signum)

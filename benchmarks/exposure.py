@@ -83,7 +83,7 @@ def timed(cmd: list[str]) -> tuple[float, int, str]:
 
 def evaluation_cost(ns: Namespace) -> tuple[float, float]:
     """Seconds to evaluate the rules already read: every leg vs the first packet only."""
-    from auditor.collect.netns import run_in_namespace
+    from auditor.target.runner import run_in_namespace
     from auditor.collect.ruleset import collect_firewall_view
     from auditor.engine import evaluate as ev
     from auditor.engine.conversation import Conversation

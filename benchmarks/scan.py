@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.collect.netns import run_in_namespace  # noqa: E402
+from auditor.target.runner import run_in_namespace  # noqa: E402
 from auditor.probe import synscan  # noqa: E402
 from auditor.probe.namespaces import Namespace  # noqa: E402
 from auditor.probe.vantage import VantagePoint  # noqa: E402

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.docker import container_info
-from auditor.collect.netns import run_in_namespace
+from auditor.target.docker import container_info
+from auditor.target.runner import run_in_namespace
 from auditor.probe.connect import Point, probe
 
 pytestmark = [pytest.mark.root, pytest.mark.docker]

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from auditor.model.evidence import ExposureEvidence, ListenerEvidence
 from auditor.model.exposure import Exposure, ExposureEntry
-from auditor.model.finding import Finding, Severity
+from auditor.model.finding import CheckOutcome, Finding, Severity
 from auditor.model.listener import Listener, Process
 from auditor.model.policy import Policy, Service, Zone
 from auditor.model.result import AuditResult, ZoneExposure
@@ -58,11 +59,11 @@ def audit_result(*, pg_open_to_internet: bool = True, process: str = "postgres",
         findings.append(Finding(
             "FWA101:internet:tcp/5432", "FWA101", "undeclared exposure", Severity.HIGH,
             f"tcp/5432 ({process}) is reachable from zone internet via eth0 198.18.0.2, which the policy does not allow",
-            {"listeners": [{"port": 5432, "processes": [{"pid": 20, "name": process}]}]},
+            ExposureEvidence(("0.0.0.0/1", "128.0.0.0/1"), (PG_RULE,), (listening[1],)),
             "restrict or remove inet filter/input rule 5", "internet", "tcp", (5432, 5432)))
     findings.append(Finding("FWA001:tcp/6379", "FWA001", "undeclared listener", Severity.LOW,
                             "redis-server listens on tcp/6379 (127.0.0.1), which the policy does not declare",
-                            {}, "declare it", None, "tcp", (6379, 6379)))
+                            ListenerEvidence((listening[2],)), "declare it", None, "tcp", (6379, 6379)))
     zones = (
         ZoneExposure("lan", Exposure(target, "eth0", "198.18.0.2",
                                      _entries("198.18.0.0/24", {22: SSH_RULE, 5432: PG_RULE}))),
@@ -71,11 +72,12 @@ def audit_result(*, pg_open_to_internet: bool = True, process: str = "postgres",
     )
     return AuditResult(target, pol, listening, tuple(findings), started_at=1_700_000_000.0, duration=0.4,
                        ruleset=Ruleset() if firewall else None, firewall=zones if firewall else (),
-                       checks=(("FWA102", "ssh from lan", True),), notes=("a note",))
+                       checks=(CheckOutcome("FWA102", "ssh from lan", True),), notes=("a note",))
 
 
 def audit_doc(extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(render_audit_json(audit_result(**kw), extra))
+    doc: dict[str, Any] = json.loads(render_audit_json(audit_result(**kw)))
+    doc.update(extra or {})
     return doc
 
 

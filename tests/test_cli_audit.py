@@ -198,9 +198,9 @@ def test_concurrent_audits_one_runs_the_other_says_so(host, tmp_path):
     from auditor.runlock import audit_lock
 
     target = f"netns:{host.name}"
-    from auditor.collect.target import namespace_stat, parse_target
+    from auditor.target.targets import parse_target
 
-    with audit_lock(target, namespace_stat(parse_target(target))):
+    with audit_lock(target, parse_target(target).identity()):
         res = run("audit", "--policy", str(tmp_path / "policy.yaml"), "--target", target)
     assert res.returncode == 3 and "another fwaudit audit of" in res.stderr and "is running" in res.stderr
     res = run("audit", "--policy", str(tmp_path / "policy.yaml"), "--target", target)

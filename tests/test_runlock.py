@@ -53,16 +53,16 @@ def test_lock_symlink_attack_leaves_the_victim_file_alone(run_dir, tmp_path):
 @pytest.mark.root
 def test_lock_is_keyed_on_namespace_identity_not_spelling(netns, run_dir):
     """Reproduction: pid:<pid in ns>, ' netns:x' and netns:x audited the same namespace at once."""
-    from auditor.collect.target import namespace_stat, parse_target
+    from auditor.target.targets import parse_target
 
     proc = netns.spawn(["sleep", "30"])
     spellings = [f"netns:{netns.name}", f" netns:{netns.name}", f"pid:{_pid_in(netns, proc)}"]
-    ids = {lock_name(namespace_stat(parse_target(s))) for s in spellings}
+    ids = {lock_name(parse_target(s).identity()) for s in spellings}
     assert len(ids) == 1
-    with audit_lock(spellings[0], namespace_stat(parse_target(spellings[0]))):
+    with audit_lock(spellings[0], parse_target(spellings[0]).identity()):
         for other in spellings[1:]:
             with pytest.raises(AlreadyRunning):
-                with audit_lock(other, namespace_stat(parse_target(other))):
+                with audit_lock(other, parse_target(other).identity()):
                     pass
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from auditor.collect.gcpause import gc_paused
 from auditor.collect.nftjson import chain_devices_from_listing, rule_texts_from_listing, tables_from_nft_json
-from auditor.collect.runner import run_tool
+from auditor.target.runner import run_command
 from auditor.errors import EnvironmentProblem, FwauditError, InputError, LocatedInputError
 from auditor.inputs import read_input_file
 from auditor.model.ruleset import HookEntry, Table
@@ -49,12 +49,12 @@ def nft_listing() -> tuple[dict[str, Any], str]:
     """``nft -j -a list ruleset`` (structure, handles) and ``nft -a list ruleset`` (each rule's
     text as nft prints it) of the current namespace."""
     nft = _nft()
-    res = run_tool([nft, "-j", "-a", "list", "ruleset"])
+    res = run_command([nft, "-j", "-a", "list", "ruleset"])
     if res.returncode != 0:
         if "Operation not permitted" in res.stderr or "Permission denied" in res.stderr:
             raise EnvironmentProblem("nft: permission denied (needs CAP_NET_ADMIN: run as root)")
         raise EnvironmentProblem(f"nft -j list ruleset failed: {excerpt(res.stderr.strip(), 200)}")
-    listing = run_tool([nft, "-a", "list", "ruleset"]).stdout
+    listing = run_command([nft, "-a", "list", "ruleset"]).stdout
     try:
         doc = json.loads(res.stdout or '{"nftables": []}')
     except json.JSONDecodeError:
@@ -100,7 +100,7 @@ def read_hooks() -> tuple[HookEntry, ...] | None:
     nft = shutil.which("nft")
     if nft is None:
         return None
-    res = run_tool([nft, "list", "hooks"])
+    res = run_command([nft, "list", "hooks"])
     if res.returncode != 0:
         return None
     return parse_hook_listing(res.stdout)
@@ -242,7 +242,7 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
         directory = Path(tmp)
         main, originals = sources.write_copies(directory)
         script = f'{nft} -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
-        res = run_tool([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main)],
+        res = run_command([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main)],
                        timeout=FILE_TIMEOUT, cwd=str(directory))
     if res.returncode != 0:
         raise _load_error(res.stderr, path, originals)

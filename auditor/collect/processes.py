@@ -15,7 +15,7 @@ import pickle
 import pwd
 
 from auditor.model.listener import Process
-from auditor.workers import fork_worker
+from auditor.target.workers import fork_worker
 
 # Sockets grouped by the exact set of processes holding them (a server with 4,000 sockets is
 # one group): cheap to pickle, and turned back into a lookup table at C speed.

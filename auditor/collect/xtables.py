@@ -23,7 +23,7 @@ import shutil
 import threading
 
 from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
-from auditor.collect.runner import run_tool
+from auditor.target.runner import run_command
 from auditor.errors import EnvironmentProblem
 from auditor.model.ruleset import Table
 from auditor.untrusted import excerpt
@@ -35,7 +35,7 @@ _INCOMPATIBLE = re.compile(r"^# Table `([^']+)' contains incompatible base-chain
 def _run(cmd: list[str]) -> str:
     if shutil.which(cmd[0]) is None:
         raise EnvironmentProblem(f"{cmd[0]} is not installed (Debian package iptables/ipset)")
-    res = run_tool(cmd)
+    res = run_command(cmd)
     if res.returncode != 0:
         err = res.stderr.strip()
         if "Permission denied" in err or "must be root" in err or "Operation not permitted" in err:
@@ -209,7 +209,7 @@ def parse_ipset_save(text: str) -> dict[str, IpsetInfo]:
 def read_ipsets() -> dict[str, IpsetInfo]:
     if shutil.which("ipset") is None:
         raise EnvironmentProblem("ipset is not installed (Debian package ipset)")
-    res = run_tool(["ipset", "save"])
+    res = run_command(["ipset", "save"])
     if res.returncode != 0:
         if "Operation not permitted" in res.stderr:
             raise EnvironmentProblem("ipset: permission denied (needs CAP_NET_ADMIN: run as root)")

@@ -8,39 +8,21 @@ finding "new".
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from auditor.errors import InputError
 from auditor.model.finding import Finding
+from auditor.model.result import Drift
 from auditor.untrusted import escape
 
 SCHEMA_PREFIX = "fwaudit.audit/"
 
 
-@dataclass(frozen=True)
-class Drift:
-    new: tuple[Finding, ...]
-    resolved: tuple[str, ...]  # ids in the baseline that are gone
-    unchanged: int
-
-
-def load_baseline_ids(path: Path | str) -> dict[str, str]:
-    """``{finding id: title}`` of an accepted report; bad files are input errors (exit 2).
-
-    Read like every user-named file (:func:`auditor.inputs.read_input_file`: regular files,
-    size cap); nesting too deep for the JSON decoder and anything not shaped like a report are
-    input errors that never quote the file.
-    """
-    from auditor.inputs import read_input_file
-
-    shown = escape(str(path))
-    try:
-        text = read_input_file(path, what="baseline")
-    except InputError as e:
-        if "not found" in e.message:
-            raise InputError(f"{e.message} (record one with 'fwaudit baseline accept')") from None
-        raise
+def parse_baseline_ids(text: str, source: str) -> dict[str, str]:
+    """``{finding id: title}`` of an accepted report (the text of file ``source``); anything not
+    shaped like a report, or nested too deep for the JSON decoder, is an input error that
+    never quotes the file."""
+    shown = escape(source)
     try:
         doc = json.loads(text)
     except ValueError as e:
@@ -57,10 +39,13 @@ def load_baseline_ids(path: Path | str) -> dict[str, str]:
     return {f["id"]: f.get("title", "") for f in findings}
 
 
-def drift(findings: tuple[Finding, ...], baseline: dict[str, str]) -> Drift:
+def drift(findings: Sequence[Finding], baseline: Mapping[str, str], label: str) -> tuple[tuple[Finding, ...], Drift]:
+    """The findings that are new since ``baseline`` (named ``label``), and the drift summary."""
     current = {f.id for f in findings}
-    return Drift(
-        new=tuple(f for f in findings if f.id not in baseline),
-        resolved=tuple(sorted(i for i in baseline if i not in current)),
+    new = tuple(f for f in findings if f.id not in baseline)
+    return new, Drift(
+        baseline=label,
+        new=len(new),
         unchanged=sum(1 for f in findings if f.id in baseline),
+        resolved=tuple(sorted(i for i in baseline if i not in current)),
     )

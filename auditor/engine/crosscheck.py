@@ -20,14 +20,18 @@ service's data lost on its way out) looks like ``accept`` to it, and is compared
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+import ipaddress
+from collections.abc import Callable, Iterator, Sequence
 
-from auditor.model.exposure import Exposure, ExposureEntry
-from auditor.model.finding import Finding, Severity
-from auditor.model.scan import ScanEntry, ScanResult
+from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
+from auditor.errors import InputError
+from auditor.model.exposure import Exposure, ExposureEntry, VerdictName
+from auditor.model.host import HostContext
+from auditor.model.listener import Listener
+from auditor.model.ruleset import Ruleset
+from auditor.model.scan import Comparison, ConversationProbe, ProbeState, ScanEntry, ScanResult
 
-_CONSISTENT = {
+_CONSISTENT: dict[tuple[ProbeState, bool], set[str]] = {
     ("open", True): {"accept"},
     ("open", False): {"accept"},
     ("closed", True): {"reject"},
@@ -37,17 +41,6 @@ _CONSISTENT = {
     ("open_filtered", True): {"accept", "drop"},
     ("open_filtered", False): {"accept", "drop"},
 }
-
-
-@dataclass(frozen=True)
-class Comparison:
-    source: str
-    protocol: str
-    ports: tuple[int, int]
-    probed: str
-    verdict: str
-    agrees: bool
-    entry: ExposureEntry
 
 
 def compare(scan: ScanResult, exposure: Exposure, listening: Callable[[str, int], bool]) -> list[Comparison]:
@@ -68,25 +61,25 @@ def compare(scan: ScanResult, exposure: Exposure, listening: Callable[[str, int]
     return out
 
 
-_CONVERSATION = {"open": "accept", "refused": "reject", "silent": "drop"}
-_SCAN_STATE = {"open": "open", "refused": "closed", "silent": "filtered"}
+_CONVERSATION: dict[str, VerdictName] = {"open": "accept", "refused": "reject", "silent": "drop"}
+_SCAN_STATE: dict[str, ProbeState] = {"open": "open", "refused": "closed", "silent": "filtered"}
 
 
-def conversation_comparisons(talked: Mapping[Any, str], exposure: Exposure) -> list[Comparison]:
-    """Whole conversations with greeting listeners (``probe(..., conversation=True)``) beside the
-    full verdict: open ⇔ accept, refused ⇔ reject, silent ⇔ drop."""
+def conversation_comparisons(talked: Sequence[ConversationProbe], exposure: Exposure) -> list[Comparison]:
+    """Whole conversations with greeting listeners beside the full verdict: open ⇔ accept,
+    refused ⇔ reject, silent ⇔ drop."""
     out: list[Comparison] = []
-    for point, outcome in talked.items():
+    for point in talked:
         for e in exposure.entries:
             if e.protocol == point.protocol and e.ports[0] <= point.port <= e.ports[1] \
                     and _same_source(e.source, point.source):
-                ok = e.verdict == "indeterminate" or _CONVERSATION[outcome] == e.verdict
+                ok = e.verdict == "indeterminate" or _CONVERSATION[point.outcome] == e.verdict
                 out.append(Comparison(point.source, point.protocol, (point.port, point.port),
-                                      _SCAN_STATE[outcome], e.verdict, ok, e))
+                                      _SCAN_STATE[point.outcome], e.verdict, ok, e))
     return out
 
 
-def scan_visible_verdict(e: ExposureEntry) -> str:
+def scan_visible_verdict(e: ExposureEntry) -> VerdictName:
     """The verdict as far as a scan can see: the first packet and the service's first answer."""
     leg = e.failed_leg
     if leg is not None and leg.name in ("client", "reply-data"):
@@ -95,12 +88,11 @@ def scan_visible_verdict(e: ExposureEntry) -> str:
 
 
 def _same_source(entry_source: str, scan_source: str) -> bool:
-    import ipaddress
-
     return ipaddress.ip_address(scan_source.split("/")[0]) in ipaddress.ip_network(entry_source)
 
 
-def _by_listener(s: ScanEntry, lo: int, hi: int, listening: Callable[[str, int], bool]):
+def _by_listener(s: ScanEntry, lo: int, hi: int,
+                 listening: Callable[[str, int], bool]) -> Iterator[tuple[int, int, bool]]:
     start = lo
     current = listening(s.protocol, lo)
     for p in range(lo + 1, hi + 1):
@@ -111,22 +103,22 @@ def _by_listener(s: ScanEntry, lo: int, hi: int, listening: Callable[[str, int],
     yield start, hi, current
 
 
-def disagreement_findings(comparisons: list[Comparison], zone: str | None = None) -> list[Finding]:
-    findings = []
-    for c in comparisons:
-        if c.agrees:
-            continue
-        ports = str(c.ports[0]) if c.ports[0] == c.ports[1] else f"{c.ports[0]}-{c.ports[1]}"
-        rule = c.entry.decisive[-1].text if c.entry.decisive else "no rule"
-        findings.append(Finding(
-            id=f"FWA107:{zone or c.source}:{c.protocol}/{ports}", check="FWA107",
-            title="model and probe disagree", severity=Severity.HIGH, zone=zone,
-            protocol=c.protocol, ports=c.ports,
-            message=(f"{c.protocol}/{ports} from {c.source}: the firewall model says {c.verdict} "
-                     f"('{rule}') but the probe found it {c.probed}"),
-            evidence={"probe": c.probed, "verdict": c.verdict, "source": c.source,
-                      "path": c.entry.path, "translated_to": c.entry.translated_to},
-            fix="inspect NAT and other front ends (Docker publishes ports through FORWARD, bypassing INPUT); "
-                "trace the packet with 'nft monitor trace'",
-        ))
-    return findings
+def explain_scan(scan: ScanResult, ruleset: Ruleset, host: HostContext, listeners: Sequence[Listener], *,
+                 in_interface: str, target: str) -> list[Comparison]:
+    """The evaluator's verdict for the interface the probe really arrived on, beside every
+    range of ``scan`` (``scan --explain``, ``audit --scan``)."""
+    sources = tuple(sorted({e.source for e in scan.entries}))
+    exposure = evaluate_exposure(ruleset, host, ExposureQuery(in_interface, scan.destination, sources), target=target)
+    listening = {(l.protocol, l.port) for l in listeners}
+    return compare(scan, exposure, lambda proto, port: (proto, port) in listening)
+
+
+def arrival_interface(host: HostContext, address: str, target: str) -> str:
+    """The interface of ``host`` that carries ``address``: where a probe sent to that address
+    over a container's network arrives. Not always ``eth0``: a container on several networks
+    has ``eth1``…, and interfaces can be renamed inside the container."""
+    wanted = ipaddress.ip_address(address)
+    for i in host.interfaces:
+        if any(a.ip == wanted for a in i.addresses):
+            return i.name
+    raise InputError(f"{address} is not an address of {target}: cannot tell where the probe arrived")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Sequence
+from collections.abc import Sequence
 
 from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
 from auditor.engine.zones import effective_zone_sources
@@ -66,18 +66,3 @@ def exposures(
     if not out:
         raise InputError(f"none of the zones has IPv{version} networks for destination {destination}")
     return out
-
-
-def live_exposures(target: str, in_interface: str, destination: str | None, **kw) -> list[tuple[str | None, Exposure]]:
-    """Collect and evaluate inside the target namespace in one go.
-
-    Only the (small) exposure crosses back to the caller; shipping a 100k-rule model across
-    the namespace boundary would cost more than evaluating it.
-    """
-    from auditor.collect.ruleset import collect_firewall_view
-
-    rules, host = collect_firewall_view()
-    sources = kw.get("sources") or ()
-    want = 6 if sources and ":" in sources[0] else None
-    dest = destination or default_destination(host, in_interface, want)
-    return exposures(rules, host, target=target, in_interface=in_interface, destination=dest, **kw)

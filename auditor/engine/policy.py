@@ -1,7 +1,7 @@
 """Policy files: YAML, validated with pydantic, every error pinned to ``file:line``.
 
-The file is read as any user-named input (:mod:`auditor.inputs`: regular files only, size cap)
-and its YAML composed strictly and within bounds (:mod:`auditor.engine.policy_yaml`), so each
+The caller reads the file as any user-named input (:mod:`auditor.inputs`: regular files only,
+size cap); its YAML is composed strictly and within bounds (:mod:`auditor.engine.policy_yaml`), so each
 value keeps the line it came from; pydantic then validates the plain data and its error
 locations are mapped back to those lines. All problems are collected; the first by line is
 reported, with a count of the rest, so a user fixing a file top-down sees them in order.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from pathlib import Path
 from typing import Any, Literal, Union
 
 from auditor.engine.policy_yaml import load_plain
@@ -25,12 +24,6 @@ from auditor.untrusted import excerpt
 SUPPORTED_VERSIONS = (1,)
 MAX_MESSAGE = 300
 _PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?\Z", re.ASCII)
-
-
-def load_policy(path: Path | str) -> Policy:
-    from auditor.inputs import read_input_file
-
-    return parse_policy(read_input_file(path, what="policy file"), str(path))
 
 
 def parse_policy(text: str, source: str) -> Policy:

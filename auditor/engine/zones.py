@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 
+from collections.abc import Sequence
+
 from auditor.engine import intervals as iv
 from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
+from auditor.errors import InputError
 from auditor.model.host import HostContext
 from auditor.model.policy import Policy
 from auditor.model.result import ZoneExposure
 from auditor.model.ruleset import Ruleset
+from auditor.model.scan import LAB_NETWORKS
 
 
 def effective_zone_sources(policy: Policy, version: int) -> dict[str, list[str]]:
@@ -58,3 +62,25 @@ def zone_exposures(ruleset: Ruleset, host: HostContext, policy: Policy, *, targe
                     q = ExposureQuery(iface.name, str(addr.ip), tuple(sources))
                     out.append(ZoneExposure(zone, evaluate_exposure(ruleset, host, q, target=target)))
     return tuple(out)
+
+
+def zone_representatives(policy: Policy, zones: Sequence[str], version: int = 4) -> dict[str, str]:
+    """One source address per zone to probe from: the highest usable address the zone owns in
+    the lab ranges (:data:`~auditor.model.scan.LAB_NETWORKS`)."""
+    owned = effective_zone_sources(policy, version)
+    out: dict[str, str] = {}
+    for z in zones:
+        if policy.zone(z) is None:
+            raise InputError(f"zone {z!r} is not defined in {policy.path}")
+        pick: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+        for net_text in owned.get(z, []):
+            net = ipaddress.ip_network(net_text)
+            for lab in LAB_NETWORKS:
+                if lab.version == net.version and net.overlaps(lab):
+                    inner = net if net.subnet_of(lab) else lab  # type: ignore[arg-type]  # same version
+                    candidate = inner.broadcast_address - 1 if inner.num_addresses > 2 else inner.network_address
+                    pick = max(pick, candidate) if pick is not None else candidate  # type: ignore[type-var]
+        if pick is None:
+            raise InputError(f"zone {z!r} owns no address inside 198.18.0.0/15; give --source")
+        out[z] = str(pick)
+    return out

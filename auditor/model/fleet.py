@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from auditor.model.finding import Finding, Severity
+from auditor.model.result import Drift
 
 HostStatus = Literal["audited", "unreachable", "failed"]
 #: A cell's verdict; ``None`` on a cell means the host's audit had no firewall view.
@@ -61,27 +62,13 @@ class ExposureMatrix:
     """Zones × (declared ∪ listening) ports of one host; ``cells[i][j]`` is zone i, column j.
 
     ``omitted`` counts columns left out because a host listens on more ports than a report can
-    usefully show (see :data:`auditor.engine.fleet.MAX_COLUMNS`).
+    usefully show (see :data:`auditor.report.host_view.MAX_COLUMNS`).
     """
 
     zones: tuple[str, ...]
     columns: tuple[MatrixColumn, ...]
     cells: tuple[tuple[MatrixCell, ...], ...]
     omitted: int = 0
-
-
-@dataclass(frozen=True)
-class HostDrift:
-    """The drift section of an audit run with ``--baseline``."""
-
-    baseline: str
-    new: int
-    unchanged: int
-    resolved: tuple[str, ...]
-
-    @property
-    def drifted(self) -> bool:
-        return self.new > 0 or bool(self.resolved)
 
 
 @dataclass(frozen=True)
@@ -102,7 +89,7 @@ class HostReport:
     duration: float | None = None
     findings: tuple[Finding, ...] = ()
     matrix: ExposureMatrix | None = None
-    drift: HostDrift | None = None
+    drift: Drift | None = None
     notes: tuple[str, ...] = ()
 
     def count(self, severity: Severity) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 
@@ -45,3 +46,16 @@ class Listener:
     @property
     def accepts_ipv6(self) -> bool:
         return self.family == "ipv6" and not self.address.startswith("::ffff:")
+
+    def serves(self, destination: str) -> bool:
+        """Whether this socket accepts connections addressed to ``destination``."""
+        dest = ipaddress.ip_address(destination)
+        if self.is_loopback:
+            return dest.is_loopback
+        if dest.version == 4:
+            if self.family == "ipv4":
+                return self.address in ("0.0.0.0", destination)
+            if self.address == "::":
+                return self.dual_stack
+            return self.address == f"::ffff:{destination}"
+        return self.family == "ipv6" and self.address in ("::", destination)

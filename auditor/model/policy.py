@@ -8,6 +8,8 @@ from typing import Literal
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: Where a service may listen: any address, loopback only, or these addresses.
+Bind = Literal["any", "loopback"] | tuple[IPAddress, ...]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Service:
     ports: tuple[int, int]
     zones: tuple[str, ...] = ()
     processes: tuple[str, ...] = ()
-    bind: Literal["any", "loopback"] | tuple[IPAddress, ...] = "any"
+    bind: Bind = "any"
     optional: bool = False
     line: int | None = None
 

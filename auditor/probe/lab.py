@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from auditor.errors import EnvironmentProblem
 from auditor.probe.namespaces import Namespace, connect, leftover_namespaces, remove_namespace
+from auditor.target.runner import start_command
 
 LAB_PREFIX = "fwa-lab-"
 
@@ -97,10 +98,9 @@ def lab_up(prefix: str = LAB_PREFIX) -> LabInfo:
 
 def _start_detached(ns: Namespace, name: str, tcp: str, udp: str, bind: str) -> None:
     """A listener that outlives this command (``lab down`` kills it with its namespace)."""
-    cmd = ns.command([sys.executable, "-m", "auditor.probe.servers", "--name", name,
-                      "--tcp", tcp, "--udp", udp, "--bind", bind])
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    proc = start_command([sys.executable, "-m", "auditor.probe.servers", "--name", name,
+                          "--tcp", tcp, "--udp", udp, "--bind", bind], netns=ns.path,
+                         stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
         raise EnvironmentProblem(f"lab listener {name} did not start (exit code {proc.wait()})")

@@ -12,18 +12,18 @@ import os
 import signal
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from pyroute2 import IPRoute, netns
 
-from auditor.collect.target import NETNS_DIR
 from auditor.errors import EnvironmentProblem
+from auditor.target.runner import CommandResult, in_namespace, run_command, start_command, stop_process
+from auditor.target.targets import NETNS_DIR
 
 PREFIX = "fwa-"
-
-
-def _run(cmd: Sequence[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+#: Seconds an ``ip``/``nft``/``sysctl`` command in a namespace may take (they take milliseconds).
+EXEC_TIMEOUT = 60.0
 
 
 class Namespace:
@@ -34,7 +34,7 @@ class Namespace:
             raise ValueError(f"namespace names must start with {PREFIX!r}: {name!r}")
         self.name = name
         self.path = os.path.join(NETNS_DIR, name)
-        self._procs: list[subprocess.Popen] = []
+        self._procs: list[subprocess.Popen[Any]] = []
         self._closed = False
         if create:
             if os.geteuid() != 0:
@@ -81,23 +81,16 @@ class Namespace:
     # -- processes ------------------------------------------------------------------------
     def command(self, cmd: Sequence[str]) -> list[str]:
         """``cmd`` prefixed to run inside this namespace (nsenter keeps the host's /sys)."""
-        return ["nsenter", f"--net={self.path}", "--", *cmd]
+        return in_namespace(cmd, self.path)
 
     def exec(self, cmd: Sequence[str], *, check: bool = True, input: str | None = None,
-             timeout: float | None = 60) -> subprocess.CompletedProcess:
-        res = _run(self.command(cmd), input=input, timeout=timeout)
-        if check and res.returncode != 0:
-            raise RuntimeError(
-                f"in {self.name}: {' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}"
-            )
-        return res
+             timeout: float = EXEC_TIMEOUT) -> CommandResult:
+        """Run ``cmd`` here; ``check``: a failure is an :class:`EnvironmentProblem`."""
+        return run_command(cmd, netns=self.path, stdin=input, timeout=timeout, check=check)
 
-    def spawn(self, cmd: Sequence[str], **kw) -> subprocess.Popen:
+    def spawn(self, cmd: Sequence[str], *, stdout: int | None = None, text: bool = False) -> subprocess.Popen[Any]:
         """Start a long-running process in the namespace; ``close()`` stops it."""
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        proc = subprocess.Popen(self.command(cmd), start_new_session=True, **kw)
+        proc = start_command(cmd, netns=self.path, stdout=stdout, text=text)
         self._procs.append(proc)
         return proc
 
@@ -107,37 +100,20 @@ class Namespace:
             return
         self._closed = True
         for proc in self._procs:
-            _stop(proc)
+            stop_process(proc)
         remove_namespace(self.name)
 
     def __enter__(self) -> "Namespace":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
 
 
 def namespace_pids(name: str) -> list[int]:
     try:
-        res = _run(["ip", "netns", "pids", name], timeout=10)
-    except subprocess.TimeoutExpired:
+        res = run_command(["ip", "netns", "pids", name], timeout=10)
+    except EnvironmentProblem:
         return []
     return [int(p) for p in res.stdout.split() if p.isdigit()]
 

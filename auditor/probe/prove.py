@@ -1,12 +1,14 @@
-"""``fwaudit verify --prove``: load the candidate into a throwaway copy of the host and probe it.
+"""``fwaudit verify --prove``: a throwaway copy of the host with the candidate loaded, probed.
 
 The copy is one namespace (``fwa-prove-*``) whose declared interfaces are bridges carrying the
 declared addresses, so a vantage point attached to a bridge arrives *on that interface* and
 ``iifname`` rules match as in production. The candidate is loaded with the real tools
-(``iptables-restore``/``ip6tables-restore``/``nft -f``), declared services get real listeners,
-and every zone probes every interface. Any difference between the static verdict and the
-kernel is an FWA107 finding. Nothing on the real host is touched; the namespace is removed.
-Addresses must be lab addresses (198.18.0.0/15): probes only go where fwaudit built the lab.
+(``iptables-restore``/``ip6tables-restore``/``nft -f``, commands the caller gives), declared
+services get real listeners that greet their clients, and :meth:`LabCopy.probe` scans and
+converses from one source on one interface. Nothing on the real host is touched; the
+namespace is removed on close. Addresses must be lab addresses (198.18.0.0/15): probes only go
+where fwaudit built the lab. Comparing what came back with the static verdict is the caller's
+job.
 """
 
 from __future__ import annotations
@@ -15,114 +17,72 @@ import ipaddress
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from types import TracebackType
 
-from auditor.collect.netns import run_in_namespace
-from auditor.engine.crosscheck import compare, conversation_comparisons, disagreement_findings
-from auditor.errors import InputError
-from auditor.model.finding import Finding
-from auditor.model.policy import Policy
-from auditor.model.result import ZoneExposure
-from auditor.model.scan import ScanResult
+from auditor.errors import EnvironmentProblem, InputError
+from auditor.model.scan import LAB_NETWORKS, ConversationProbe, ScanEntry, ScanResult
 from auditor.probe import synscan
 from auditor.probe.connect import Point
 from auditor.probe.connect import probe as converse
 from auditor.probe.journal import PROVE_PREFIX
 from auditor.probe.namespaces import Namespace
-from auditor.probe.scan import zone_representatives
-from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
-
-MAX_PORTS_PER_RANGE = 32
+from auditor.probe.vantage import VantagePoint
+from auditor.target.runner import run_in_namespace
 
 
-def _loader(spec: str) -> list[str]:
-    """The real tool that loads a ``--ruleset`` file (prefix or detected format)."""
-    from auditor.collect.ruleset import detect_format, split_spec
-    from auditor.inputs import read_input_file
+class LabCopy:
+    """The namespace that stands in for the host: bridges as its ``interfaces`` (name →
+    ``ADDR/LEN`` list), each of ``loaders`` run in it, listeners on ``tcp`` and ``udp``."""
 
-    kind, path = split_spec(spec)
-    resolved = str(path.resolve())
-    kind = kind or detect_format(read_input_file(path, what="ruleset file"), str(path))
-    if kind == "nft":
-        return ["nft", "-f", resolved]
-    return ["ip6tables-restore" if kind == "ip6tables" else "iptables-restore", resolved]
-
-
-def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[str]],
-          views: tuple[ZoneExposure, ...]) -> tuple[list[Finding], list[str]]:
-    for addrs in interfaces.values():
-        for a in addrs:
-            ip = ipaddress.ip_interface(a).ip
-            if not any(ip in n for n in LAB_NETWORKS):
-                raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
-                                 "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
-    ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")
-    notes: list[str] = []
-    findings: list[Finding] = []
-    try:
-        for name, addrs in interfaces.items():
-            ns.exec(["ip", "link", "add", name, "type", "bridge"])
+    def __init__(self, interfaces: dict[str, list[str]], loaders: Sequence[Sequence[str]],
+                 tcp: Sequence[int], udp: Sequence[int]) -> None:
+        for addrs in interfaces.values():
             for a in addrs:
-                ns.exec(["ip", "addr", "add", a, "dev", name] + (["nodad"] if ":" in a else []))
-            ns.exec(["ip", "link", "set", name, "up"])
-        for f in ruleset_files:
-            ns.exec(_loader(f))
-        tcp, udp = _declared_ports(policy)
-        proc = ns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", ",".join(map(str, tcp)),
-                         "--udp", ",".join(map(str, udp))], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != "ready":
-            raise InputError("could not start listeners for the declared services in the proof namespace")
-        listening = {("tcp", p) for p in tcp} | {("udp", p) for p in udp}
-        probed = 0
-        for zone in policy.zones:
-            try:
-                rep = zone_representatives(policy, [zone.name])[zone.name]
-            except InputError as e:
-                notes.append(f"proof: zone {zone.name} not probed: {e.message}")
-                continue
-            for iface, addrs in interfaces.items():
-                dest = str(ipaddress.ip_interface(addrs[0]).ip)
-                view = next((v for v in views if v.zone == zone.name and v.exposure.in_interface == iface
-                             and v.exposure.destination == dest), None)
-                if view is None:
-                    continue
-                opened = {p for e in view.exposure.entries if e.protocol == "tcp" and e.verdict == "accept"
-                          for p in range(e.ports[0], min(e.ports[1], e.ports[0] + MAX_PORTS_PER_RANGE - 1) + 1)}
-                ports = sorted(set(tcp) | set(range(1, 1025)) | opened)
-                with VantagePoint(ns.path, [rep], destination=dest, bridge=iface) as vp:
-                    rows, _ = run_in_namespace(vp.ns.path, synscan.syn_scan, [rep], dest, ports)
-                    entries = synscan.ranges(rows, "tcp")
-                    if udp:
-                        entries += synscan.ranges(run_in_namespace(vp.ns.path, synscan.udp_scan, [rep], dest, udp), "udp")
-                    talked = run_in_namespace(vp.ns.path, converse, [Point(rep, dest, proto, port)
-                                                                     for proto, port in sorted(listening)],
-                                              timeout=1.0, conversation=True)
-                scan = ScanResult("proof", iface, dest, tuple(entries))
-                exp = _restrict(view.exposure, rep)
-                comps = compare(scan, exp, lambda proto, port: (proto, port) in listening)
-                comps += conversation_comparisons(talked, exp)
-                probed += sum(c.ports[1] - c.ports[0] + 1 for c in comps)
-                findings += disagreement_findings(comps, zone.name)
-        notes.append(f"proof: {probed} zone/interface/port points probed in a lab copy, "
-                     f"{len(findings)} disagreement(s) with the static verdict")
-    finally:
-        ns.close()
-    return findings, notes
+                ip = ipaddress.ip_interface(a).ip
+                if not any(ip in n for n in LAB_NETWORKS):
+                    raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
+                                     "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
+        self.listening = frozenset({("tcp", p) for p in tcp} | {("udp", p) for p in udp})
+        self.ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")
+        try:
+            for name, addrs in interfaces.items():
+                self.ns.exec(["ip", "link", "add", name, "type", "bridge"])
+                for a in addrs:
+                    self.ns.exec(["ip", "addr", "add", a, "dev", name] + (["nodad"] if ":" in a else []))
+                self.ns.exec(["ip", "link", "set", name, "up"])
+            for cmd in loaders:
+                self.ns.exec(cmd)
+            proc = self.ns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", ",".join(map(str, tcp)),
+                                  "--udp", ",".join(map(str, udp))], stdout=subprocess.PIPE, text=True)
+            if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+                raise EnvironmentProblem("could not start listeners for the declared services in the proof namespace")
+        except BaseException:
+            self.ns.close()
+            raise
 
+    def probe(self, source: str, interface: str, destination: str, tcp_ports: Sequence[int],
+              udp_ports: Sequence[int]) -> tuple[ScanResult, tuple[ConversationProbe, ...]]:
+        """Scan ``destination`` from ``source`` arriving on ``interface``, and hold a whole
+        conversation with every listener."""
+        with VantagePoint(self.ns.path, [source], destination=destination, bridge=interface) as vp:
+            assert vp.ns is not None
+            rows, _ = run_in_namespace(vp.ns.path, synscan.syn_scan, [source], destination, list(tcp_ports))
+            entries: list[ScanEntry] = synscan.ranges(rows, "tcp")
+            if udp_ports:
+                entries += synscan.ranges(run_in_namespace(vp.ns.path, synscan.udp_scan, [source], destination,
+                                                           list(udp_ports)), "udp")
+            points = [Point(source, destination, proto, port) for proto, port in sorted(self.listening)]
+            talked = run_in_namespace(vp.ns.path, converse, points, timeout=1.0, conversation=True)
+        scan = ScanResult("proof", interface, destination, tuple(entries))
+        return scan, tuple(ConversationProbe(p.source, p.protocol, p.port, outcome) for p, outcome in talked.items())
 
-def _declared_ports(policy: Policy) -> tuple[list[int], list[int]]:
-    tcp: set[int] = set()
-    udp: set[int] = set()
-    for s in policy.services:
-        ports = range(s.ports[0], min(s.ports[1], s.ports[0] + MAX_PORTS_PER_RANGE - 1) + 1)
-        (tcp if s.protocol == "tcp" else udp).update(ports)
-    return sorted(tcp), sorted(udp)
+    def close(self) -> None:
+        self.ns.close()
 
+    def __enter__(self) -> LabCopy:
+        return self
 
-def _restrict(exposure, source: str):
-    """The entries of a zone's exposure that cover the representative source."""
-    from dataclasses import replace
-
-    ip = ipaddress.ip_address(source)
-    entries = tuple(e for e in exposure.entries if ip in ipaddress.ip_network(e.source))
-    return replace(exposure, entries=entries)
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

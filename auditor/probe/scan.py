@@ -1,27 +1,27 @@
 """``fwaudit scan``: attach a vantage point to the target and probe it, per source.
 
-Sources are given (``--source``) or one representative per policy zone (an address the zone
-owns inside the lab ranges). Container targets are reached through the container's own bridge
-network in the Docker engine's namespace, so the probe arrives on the container's real
-interface. Results cover every requested port once per source and protocol.
+The caller says where to attach (:class:`~auditor.target.targets.Attachment`: container targets
+are reached through the container's own bridge network in the Docker engine's namespace, so the
+probe arrives on the container's real interface), from which sources, to which destination.
+Results cover every requested port once per source and protocol. This module only sends
+packets and reports what came back; comparing with the firewall model is the caller's job.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
+import sys
 import time
-from pathlib import Path
+from collections.abc import Set
+from types import TracebackType
 
-from auditor.collect.netns import run_in_namespace
-from auditor.collect.target import Target, namespace_path, require_root
 from auditor.errors import InputError
-from auditor.model.host import HostContext
-from auditor.model.policy import Policy
-from auditor.model.scan import ScanResult
+from auditor.model.scan import ScanEntry, ScanResult
 from auditor.probe import synscan
-from auditor.probe.vantage import LAB_NETWORKS, VantagePoint
+from auditor.probe.vantage import VantagePoint
+from auditor.target.runner import run_in_namespace
+from auditor.target.targets import Attachment, require_root
 from auditor.untrusted import excerpt
 
 
@@ -47,44 +47,6 @@ def parse_ports(spec: str) -> list[int]:
     if not ports:
         raise InputError("no ports to scan")
     return sorted(ports)
-
-
-def zone_representatives(policy: Policy, zones: list[str], version: int = 4) -> dict[str, str]:
-    """One source address per zone: the highest usable address the zone owns in the lab ranges."""
-    from auditor.engine.zones import effective_zone_sources
-
-    owned = effective_zone_sources(policy, version)
-    out: dict[str, str] = {}
-    for z in zones:
-        if policy.zone(z) is None:
-            raise InputError(f"zone {z!r} is not defined in {policy.path}")
-        pick = None
-        for net_text in owned.get(z, []):
-            net = ipaddress.ip_network(net_text)
-            for lab in LAB_NETWORKS:
-                if lab.version == net.version and net.overlaps(lab):
-                    inner = net if net.subnet_of(lab) else lab
-                    candidate = inner.broadcast_address - 1 if inner.num_addresses > 2 else inner.network_address
-                    pick = max(pick, candidate) if pick is not None else candidate
-        if pick is None:
-            raise InputError(f"zone {z!r} owns no address inside 198.18.0.0/15; give --source")
-        out[z] = str(pick)
-    return out
-
-
-def _engine_namespace() -> str:
-    """The network namespace of the Docker engine serving DOCKER_HOST (where its bridges live)."""
-    sock = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"dockerd"):
-            hosts = [c.decode() for c in cmd if c.startswith(b"unix://")]
-            if (sock == "/var/run/docker.sock" and not hosts) or f"unix://{sock}" in hosts:
-                return f"/proc/{pid}/ns/net"
-    raise InputError(f"cannot find the dockerd serving {sock}")
 
 
 def _address(text: str, what: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -116,7 +78,7 @@ def _link_kind(name: str) -> str | None:
         return (info.get_attr("IFLA_INFO_KIND") if info is not None else None) or ""
 
 
-def check_bridge(namespace: str, bridge: str, target: Target) -> None:
+def check_bridge(namespace: str, bridge: str, target: str) -> None:
     """``--bridge`` must name a bridge in the target (checked before anything is created)."""
     if not _IFNAME.match(bridge):
         raise InputError(f"--bridge {excerpt(bridge)!r} is not an interface name")
@@ -127,35 +89,21 @@ def check_bridge(namespace: str, bridge: str, target: Target) -> None:
         raise InputError(f"--bridge {bridge}: that interface of {target} is a {kind or 'plain'} link, not a bridge")
 
 
-def run_scan(target: Target, sources: list[str], ports: list[int], protocols: list[str], *,
-             destination: str | None = None, bridge: str | None = None) -> list[ScanResult]:
+def run_scan(label: str, attach: Attachment, sources: list[str], ports: list[int], protocols: list[str], *,
+             destination: str, udp_listening: Set[int] | None = None) -> ScanResult:
+    """Probe ``destination`` from every source over ``protocols``, attached as ``attach``
+    says; ``label`` names the target in the result. ``udp_listening``: the UDP ports with a
+    socket on the target, when known — a silent port with no socket cannot be open, so the
+    local view turns open|filtered into filtered there."""
     require_root("scanning from a vantage-point namespace")
-    attach_path = namespace_path(target)
-    if target.kind == "container":
-        from auditor.collect.docker import container_info
-
-        info = container_info(target.ref)
-        net = info.networks[0]
-        attach_path, bridge = _engine_namespace(), bridge or net.bridge
-        destination = destination or net.address
-    if destination is None:
-        from auditor.collect.host import collect_host
-
-        host = run_in_namespace(attach_path, collect_host)
-        addrs = [a.ip for i in host.interfaces if i.name != "lo" for a in i.addresses
-                 if a.version == 4 and not a.ip.is_loopback]
-        if not addrs:
-            raise InputError(f"{target} has no IPv4 address to scan; give --destination")
-        destination = str(addrs[0])
     check_addresses(sources, destination)
-    if bridge:
-        check_bridge(attach_path, bridge, target)
-    udp_listening = _udp_listening(target) if "udp" in protocols else None
+    if attach.bridge:
+        check_bridge(attach.namespace, attach.bridge, label)
     started = time.time()
-    with VantagePoint(attach_path, sources, destination=destination, bridge=bridge) as vp, _Progress(
+    with VantagePoint(attach.namespace, sources, destination=destination, bridge=attach.bridge) as vp, _Progress(
             len(sources) * len(protocols)) as progress:
         assert vp.ns is not None
-        entries = []
+        entries: list[ScanEntry] = []
         method = "syn"
         for src in sources:
             if "tcp" in protocols:
@@ -166,23 +114,10 @@ def run_scan(target: Target, sources: list[str], ports: list[int], protocols: li
                 rows = run_in_namespace(vp.ns.path, synscan.udp_scan, [src], destination, ports)
                 entries += synscan.ranges(_resolve_udp(rows, udp_listening), "udp")
                 progress.advance(f"udp from {src}")
-        return [ScanResult(str(target), vp.arrival_interface, destination, tuple(entries), method,
-                           time.time() - started)]
+        return ScanResult(label, vp.arrival_interface, destination, tuple(entries), method, time.time() - started)
 
 
-def _udp_listening(target: Target) -> set[int] | None:
-    """UDP ports with a socket on the target (when we can read it): a silent port with no
-    socket cannot be open — the local view turns open|filtered into filtered there."""
-    from auditor.collect.sockets import collect_listeners
-
-    path = namespace_path(target)
-    try:
-        return {l.port for l in run_in_namespace(path, collect_listeners) if l.protocol == "udp"}
-    except Exception:  # noqa: BLE001 - the local view is an aid, not a requirement
-        return None
-
-
-def _resolve_udp(rows, listening: set[int] | None):
+def _resolve_udp(rows: list[synscan.Row], listening: Set[int] | None) -> list[synscan.Row]:
     if listening is None:
         return rows
     return [(s, p, "filtered", "no-response; nothing listens there (local view)")
@@ -194,9 +129,10 @@ class _Progress:
     """A progress bar on a terminal (stderr), nothing otherwise."""
 
     def __init__(self, total: int) -> None:
-        import sys
+        from rich.progress import Progress, TaskID
 
-        self._bar = None
+        self._bar: Progress | None = None
+        self._task = TaskID(0)
         if sys.stderr.isatty():
             from rich.progress import Progress
 
@@ -212,46 +148,7 @@ class _Progress:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=f"scanned {what}")
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def explain_results(target: Target, results: list[ScanResult]) -> list[dict]:
-    """The evaluator's verdict beside each scanned range (for the arrival interface the probe
-    really used), with disagreements flagged."""
-    from auditor.collect.ruleset import collect_firewall_view
-    from auditor.collect.sockets import collect_listeners
-    from auditor.engine.crosscheck import compare
-    from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
-
-    path = namespace_path(target)
-    if target.kind == "container":
-        from auditor.collect.docker import container_pid
-
-        path = f"/proc/{container_pid(target.ref)}/ns/net"
-    rules, host = run_in_namespace(path, collect_firewall_view)
-    listening = {(l.protocol, l.port) for l in run_in_namespace(path, collect_listeners)}
-    out = []
-    for r in results:
-        iface = r.in_interface
-        if target.kind == "container":  # the probe crossed the bridge: it arrives on the container's own interface
-            iface = interface_holding(host, r.destination, target)
-        sources = tuple(sorted({e.source for e in r.entries}))
-        exp = evaluate_exposure(rules, host, ExposureQuery(iface, r.destination, sources), target=str(target))
-        for c in compare(r, exp, lambda proto, port: (proto, port) in listening):
-            out.append({"source": c.source, "protocol": c.protocol, "ports": list(c.ports), "probed": c.probed,
-                        "verdict": c.verdict, "agrees": c.agrees,
-                        "rule": c.entry.decisive[-1].text if c.entry.decisive else None})
-    return out
-
-
-def interface_holding(host: HostContext, address: str, target: Target) -> str:
-    """The interface of ``host`` that carries ``address``: where a probe sent to that address
-    over the container's network arrives. Not always ``eth0``: a container on several networks
-    has ``eth1``…, and interfaces can be renamed inside the container."""
-    wanted = ipaddress.ip_address(address)
-    for i in host.interfaces:
-        if any(a.ip == wanted for a in i.addresses):
-            return i.name
-    raise InputError(f"{address} is not an address of {target}: cannot tell where the probe arrived")

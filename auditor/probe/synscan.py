@@ -27,6 +27,9 @@ from typing import Iterable
 from auditor.model.scan import ScanEntry
 from auditor.probe.inflight import InFlight, new_socket
 
+#: One probed point: (source, port, state, reason).
+Row = tuple[str, int, str, str]
+
 SYN, RST, ACK = 0x02, 0x04, 0x10
 ICMP_REASONS = {0: "icmp net-unreachable", 1: "icmp host-unreachable", 2: "icmp protocol-unreachable",
                 3: "icmp port-unreachable", 9: "icmp net-prohibited", 10: "icmp host-prohibited",

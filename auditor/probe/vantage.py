@@ -19,16 +19,16 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
-import subprocess
 from contextlib import ExitStack
 
 from auditor.errors import EnvironmentProblem, InputError
 from auditor.interrupts import deferred, stop_signals_raise
+from auditor.model.scan import LAB_NETWORKS
 from auditor.probe.journal import PROBE_PREFIX, PROVE_PREFIX, DeadRun, Journal, dead_runs, forget, owner_alive
 from auditor.probe.namespaces import Namespace, leftover_namespaces, remove_namespace
+from auditor.target.runner import run_command
 from auditor.untrusted import excerpt
 
-LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
 TOOL_TIMEOUT = 30  # seconds for one ``ip`` command; they take milliseconds
 _counter = itertools.count()
 
@@ -36,11 +36,10 @@ _counter = itertools.count()
 def _nsexec(path: str, cmd: list[str], *, check: bool = True) -> bool:
     """Run ``cmd`` in the namespace at ``path``; True when it succeeded."""
     try:
-        res = subprocess.run(["nsenter", f"--net={path}", "--", *cmd], capture_output=True, text=True,
-                             timeout=TOOL_TIMEOUT)
-    except subprocess.TimeoutExpired:
+        res = run_command(cmd, netns=path, timeout=TOOL_TIMEOUT)
+    except EnvironmentProblem:
         if check:
-            raise EnvironmentProblem(f"{' '.join(cmd)}: no answer within {TOOL_TIMEOUT} s") from None
+            raise
         return False
     if check and res.returncode != 0:
         raise EnvironmentProblem(f"cannot attach the probe: {' '.join(cmd)}: {excerpt(res.stderr.strip(), 160)}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from auditor.model.finding import Finding, Severity
 from auditor.model.result import AuditResult
+from auditor.report.evidence import evidence_json
 from auditor.report.exposure import entry_json
 from auditor.report.listeners import listener_json
 
@@ -22,7 +23,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "title": f.title,
         "severity": str(f.severity),
         "message": f.message,
-        "evidence": f.evidence,
+        "evidence": evidence_json(f.evidence),
         "fix": f.fix,
         "zone": f.zone,
         "protocol": f.protocol,
@@ -31,11 +32,11 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-def audit_document(result: AuditResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def audit_document(result: AuditResult) -> dict[str, Any]:
     counts = Counter(str(f.severity) for f in result.findings)
     worst = result.worst()
     pol = result.policy
-    doc = {
+    doc: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "target": result.target,
         "policy": {"name": pol.name, "path": pol.path},
@@ -46,7 +47,7 @@ def audit_document(result: AuditResult, extra: dict[str, Any] | None = None) -> 
             "by_severity": {str(s): counts.get(str(s), 0) for s in Severity},
             "worst": str(worst) if worst is not None else None,
             "checks": len(result.checks),
-            "checks_passed": sum(1 for c in result.checks if c[2]),
+            "checks_passed": sum(1 for c in result.checks if c.passed),
         },
         "findings": [finding_json(f) for f in result.findings],
         "views": {
@@ -71,10 +72,14 @@ def audit_document(result: AuditResult, extra: dict[str, Any] | None = None) -> 
         },
         "notes": list(result.notes),
     }
-    if extra:
-        doc.update(extra)
+    if result.drift is not None:
+        d = result.drift
+        doc["drift"] = {"baseline": d.baseline, "new": d.new, "unchanged": d.unchanged, "resolved": list(d.resolved)}
+    if result.diff is not None:
+        doc["diff"] = [{"zone": c.zone, "source": c.source, "protocol": c.protocol, "ports": list(c.ports),
+                        "before": c.before, "after": c.after} for c in result.diff]
     return doc
 
 
-def render_audit_json(result: AuditResult, extra: dict[str, Any] | None = None) -> str:
-    return json.dumps(audit_document(result, extra), indent=2, default=str)
+def render_audit_json(result: AuditResult) -> str:
+    return json.dumps(audit_document(result), indent=2)

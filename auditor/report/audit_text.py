@@ -25,7 +25,7 @@ def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
     head = (f"fwaudit {result.target} against policy {result.policy.name!r} ({result.policy.path}): "
             + (f"{len(result.findings)} finding(s) ({parts})" if result.findings else "compliant, no findings")
             + f"; {len(result.listening)} listening sockets, {fw}, "
-            f"{sum(1 for c in result.checks if c[2])}/{len(result.checks)} checks passed "
+            f"{sum(1 for c in result.checks if c.passed)}/{len(result.checks)} checks passed "
             f"in {result.duration:.2f}s")
     out: list[Any] = [Text(escape(head))]
     for sev in sorted(counts, reverse=True):

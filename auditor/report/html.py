@@ -25,12 +25,15 @@ import json
 import time
 import zlib
 from importlib.resources import files
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from auditor.model.finding import Finding, Severity
 from auditor.model.fleet import ExposureMatrix, Fleet, HostReport, MatrixCell, MatrixColumn
 from auditor.model.result import AuditResult
+from auditor.report.audit_json import audit_document
+from auditor.report.evidence import evidence_json
 from auditor.report.fleet_text import fleet_headline, port_label, worst_first
+from auditor.report.host_view import host_from_document
 from auditor.untrusted import escape
 
 #: Up to this many hosts every host section starts open.
@@ -141,7 +144,7 @@ def _matrix(m: ExposureMatrix) -> str:
 
 
 def _finding(f: Finding) -> str:
-    evidence = json.dumps(f.evidence, separators=(", ", ": "), default=str, ensure_ascii=False)
+    evidence = json.dumps(evidence_json(f.evidence), separators=(", ", ": "), ensure_ascii=False)
     where = f' <span class="muted">{_h(f.location[0])}:{f.location[1]}</span>' if f.location else ""
     fix = f'<p class="fix">{_h(f.fix)}</p>' if f.fix else ""
     return (f'<div class="finding {f.severity}">{_sev_badge(f.severity)} <span class="title">{_h(f.title)}</span>'
@@ -301,13 +304,10 @@ def render_fleet_html(fleet: Fleet) -> str:
     return _page(fleet_headline(fleet), "fleet report", body)
 
 
-def render_audit_html(result: AuditResult, extra: dict[str, Any] | None = None) -> str:
+def render_audit_html(result: AuditResult) -> str:
     """One host's audit: the same host section as in a fleet report (built from the audit's
     JSON document, so both pages show exactly what the JSON says), open, without an overview."""
-    from auditor.engine.fleet import host_from_document
-    from auditor.report.audit_json import render_audit_json
-
-    doc = json.loads(render_audit_json(result, extra))
+    doc = json.loads(json.dumps(audit_document(result)))
     h = host_from_document(doc, "", result.target)
     worst = h.worst()
     title = (f"{h.target}: policy {h.policy}: " +

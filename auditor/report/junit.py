@@ -15,11 +15,12 @@ import time
 import xml.etree.ElementTree as ET
 
 from auditor.model.result import AuditResult
+from auditor.report.evidence import evidence_json
 from auditor.untrusted import escape
 
 
 def render_junit(result: AuditResult) -> str:
-    passed = [(check, subject) for check, subject, ok in result.checks if ok]
+    passed = [(c.check, c.subject) for c in result.checks if c.passed]
     suites = ET.Element("testsuites", name="fwaudit", tests=str(len(passed) + len(result.findings)),
                         failures=str(len(result.findings)), errors="0", time=f"{result.duration:.3f}")
     suite = ET.SubElement(
@@ -34,8 +35,8 @@ def render_junit(result: AuditResult) -> str:
     for f in result.findings:
         case = ET.SubElement(suite, "testcase", classname=escape(f"fwaudit.{f.check}"), name=escape(f.id), time="0")
         fail = ET.SubElement(case, "failure", message=escape(f"[{f.severity}] {f.title}: {f.message}"), type=escape(f.check))
-        body = {"severity": str(f.severity), "fix": f.fix, "evidence": f.evidence}
-        fail.text = json.dumps(body, indent=2, default=str)  # ASCII only: controls are \uXXXX already
+        body = {"severity": str(f.severity), "fix": f.fix, "evidence": evidence_json(f.evidence)}
+        fail.text = json.dumps(body, indent=2)  # ASCII only: controls are \uXXXX already
     if result.notes:
         out = ET.SubElement(suite, "system-out")
         out.text = "\n".join(escape(n) for n in result.notes)

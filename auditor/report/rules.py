@@ -12,32 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.engine.order import Member, Slot, hook_slots
-from auditor.model.ruleset import HOOKS, Chain, Ruleset, Table
+from auditor.model.hooks import RulesView
+from auditor.model.ruleset import Chain, Ruleset
 from auditor.untrusted import escape
-
-
-def base_chain_order(rs: Ruleset) -> list[tuple[str, int, Slot, Member]]:
-    """(hook, IP version, slot, member) in kernel order, per hook and family.
-
-    IPv6 is listed only where its order differs from IPv4's (ip6 tables beside ip tables)."""
-    out: list[tuple[str, int, Slot, Member]] = []
-    for hook in HOOKS:
-        devices = sorted({c.device or "" for t in rs.tables for c in t.chains if c.hook == hook}) \
-            if hook in ("ingress", "egress") else [None]
-        seen: list[list[tuple[int, str]]] = []
-        for version in (4, 6):
-            rows = []
-            for device in devices:
-                for slot in hook_slots(rs, hook, version, device or None):
-                    for m in slot.members + slot.idle:
-                        rows.append((slot, m))
-            key = [(s.priority, f"{m.table.family} {m.table.name} {m.chain.name}") for s, m in rows]
-            if not rows or key in seen:
-                continue
-            seen.append(key)
-            out += [(hook, version, slot, m) for slot, m in rows]
-    return out
 
 
 def _unknown_rules(rs: Ruleset) -> int:
@@ -54,21 +31,23 @@ def _rule_lines(c: Chain) -> list[str]:
     return lines
 
 
-def rules_text(target: str, rs: Ruleset) -> str:
+def rules_text(view: RulesView) -> str:
+    rs = view.ruleset
     unknown = _unknown_rules(rs)
-    lines = [f"Firewall of {target}: {len(rs.tables)} table(s), {len(rs.rules)} rule(s)"
+    lines = [f"Firewall of {view.target}: {len(rs.tables)} table(s), {len(rs.rules)} rule(s)"
              + (f", {unknown} rule(s) with constructs fwaudit does not understand" if unknown else "")]
     current = None
-    for h, version, slot, m in base_chain_order(rs):
-        t, c = m.table, m.chain
-        if (h, version) != current:
-            current = (h, version)
-            lines += ["", f"hook {h} (IPv{version}):"]
-        nat = " (nat slot)" if m.nat and slot.priority != c.priority else ""
+    for p in view.order:
+        t, c = p.table, p.chain
+        if (p.hook, p.ip_version) != current:
+            current = (p.hook, p.ip_version)
+            lines += ["", f"hook {p.hook} (IPv{p.ip_version}):"]
+        nat = " (nat slot)" if p.nat and p.priority != c.priority else ""
         dev = f" device {c.device}" if c.device else ""
-        tie = "" if len(slot.members) < 2 else (
-            f" [order: {slot.source}]" if slot.known else " [order UNKNOWN: iptables-legacy beside nf_tables; every order evaluated]")
-        lines.append(f"  priority {slot.priority}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
+        tie = "" if p.tied_with < 1 else (
+            f" [order: {p.order_source}]" if p.order_known
+            else " [order UNKNOWN: iptables-legacy beside nf_tables; every order evaluated]")
+        lines.append(f"  priority {p.priority}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
                      f" (type {c.type or 'filter'}, policy {c.policy or 'accept'}{dev}){tie}")
         lines += _rule_lines(c)
     users = [(t, c) for t in rs.tables for c in t.chains if c.hook is None]
@@ -94,14 +73,15 @@ def _chain_json(c: Chain) -> dict[str, Any]:
     }
 
 
-def rules_json(target: str, rs: Ruleset) -> str:
+def rules_json(view: RulesView) -> str:
+    rs = view.ruleset
     doc = {
-        "target": target,
+        "target": view.target,
         "order": [
-            {"hook": h, "ip_version": version, "priority": slot.priority, "backend": m.table.backend,
-             "family": m.table.family, "table": m.table.name, "chain": m.chain.name,
-             "order_source": slot.source if slot.known else "unknown", "tied_with": len(slot.members) - 1}
-            for h, version, slot, m in base_chain_order(rs)
+            {"hook": p.hook, "ip_version": p.ip_version, "priority": p.priority, "backend": p.table.backend,
+             "family": p.table.family, "table": p.table.name, "chain": p.chain.name,
+             "order_source": p.order_source if p.order_known else "unknown", "tied_with": p.tied_with}
+            for p in view.order
         ],
         "tables": [
             {"backend": t.backend, "family": t.family, "name": t.name, "source": t.source,

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from auditor import __version__
 from auditor.model.finding import Finding, Severity
 from auditor.model.result import AuditResult
+from auditor.report.evidence import evidence_json, policy_line
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -40,13 +41,15 @@ def _location(f: Finding, policy_path: str, root: Path) -> dict[str, Any]:
         path, line = f.location
     else:
         path = policy_path
-        line = f.evidence.get("policy_line") or 1
+        line = policy_line(f.evidence) or 1
     return {"physicalLocation": {"artifactLocation": artifact_location(path, root),
                                  "region": {"startLine": int(line)}}}
 
 
-def render_sarif(result: AuditResult, root: Path) -> str:
-    """``root``: the absolute directory relative paths in ``result`` are relative to."""
+def render_sarif(result: AuditResult, root: Path | None = None) -> str:
+    """``root``: the absolute directory relative paths in ``result`` are relative to (default:
+    the directory fwaudit runs in)."""
+    root = Path.cwd() if root is None else root
     rules: dict[str, dict[str, Any]] = {}
     for f in result.findings:
         rules.setdefault(f.check, {
@@ -64,7 +67,7 @@ def render_sarif(result: AuditResult, root: Path) -> str:
             "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
             "locations": [_location(f, result.policy.path, root)],
             "partialFingerprints": {"fwauditFindingId": f.id},
-            "properties": {"severity": str(f.severity), "evidence": f.evidence},
+            "properties": {"severity": str(f.severity), "evidence": evidence_json(f.evidence)},
         }
         for f in result.findings
     ]
@@ -82,4 +85,4 @@ def render_sarif(result: AuditResult, root: Path) -> str:
             "properties": {"target": result.target, "notes": list(result.notes)},
         }],
     }
-    return json.dumps(doc, indent=2, default=str)
+    return json.dumps(doc, indent=2)

@@ -3,44 +3,48 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from auditor.model.scan import ScanResult
+from auditor.model.scan import Comparison, ScanResult
 from auditor.report.console import render
 from auditor.untrusted import escape
 
 
-def scan_json(results: Sequence[ScanResult], explain: Sequence[dict] | None = None) -> str:
-    r = results[0]
-    doc = {
+def _rule(c: Comparison) -> str | None:
+    """The text of the rule that decided the compared verdict."""
+    return c.entry.decisive[-1].text if c.entry.decisive else None
+
+
+def scan_json(r: ScanResult, explain: Sequence[Comparison] | None = None) -> str:
+    doc: dict[str, Any] = {
         "target": r.target, "in_interface": r.in_interface, "destination": r.destination,
-        "method": r.method, "duration_seconds": round(sum(x.duration for x in results), 3),
+        "method": r.method, "duration_seconds": round(r.duration, 3),
         "results": [{"source": e.source, "protocol": e.protocol, "ports": list(e.ports), "state": e.state,
-                     "reason": e.reason} for x in results for e in x.entries],
+                     "reason": e.reason} for e in r.entries],
     }
     if explain is not None:
-        doc["explain"] = list(explain)
+        doc["explain"] = [{"source": c.source, "protocol": c.protocol, "ports": list(c.ports), "probed": c.probed,
+                           "verdict": c.verdict, "agrees": c.agrees, "rule": _rule(c)} for c in explain]
     return json.dumps(doc, indent=2)
 
 
-def scan_text(results: Sequence[ScanResult], explain: Sequence[dict] | None = None) -> str:
+def scan_text(r: ScanResult, explain: Sequence[Comparison] | None = None) -> str:
     from rich.table import Table
     from rich.text import Text
 
-    r = results[0]
     out: list[Any] = [Text(escape(f"Scan of {r.target} ({r.destination}) arriving on {r.in_interface}, "
-                             f"{r.method} scan, {sum(x.duration for x in results):.1f}s"))]
+                                  f"{r.method} scan, {r.duration:.1f}s"))]
     table = Table(title="open / closed ports (everything else filtered)", title_justify="left")
     for col in ("Source", "Proto", "Ports", "State", "Reason"):
         table.add_column(col)
-    for x in results:
-        for e in x.entries:
-            if e.state in ("open", "closed", "open_filtered") and not (e.state == "open_filtered" and e.ports[1] - e.ports[0] > 20):
-                p = str(e.ports[0]) if e.ports[0] == e.ports[1] else f"{e.ports[0]}-{e.ports[1]}"
-                table.add_row(escape(e.source), e.protocol, p, e.state, escape(e.reason or ""))
+    for e in r.entries:
+        if e.state in ("open", "closed", "open_filtered") and not (e.state == "open_filtered" and e.ports[1] - e.ports[0] > 20):
+            p = str(e.ports[0]) if e.ports[0] == e.ports[1] else f"{e.ports[0]}-{e.ports[1]}"
+            table.add_row(escape(e.source), e.protocol, p, e.state, escape(e.reason or ""))
     out.append(table)
-    for d in explain or ():
-        if not d["agrees"]:
-            out.append(Text(escape(f"DISAGREEMENT {d['source']} {d['protocol']} {d['ports'][0]}-{d['ports'][1]}: "
-                                   f"probe {d['probed']}, model {d['verdict']} ({d['rule'] or 'no rule'})")))
+    for c in explain or ():
+        if not c.agrees:
+            out.append(Text(escape(f"DISAGREEMENT {c.source} {c.protocol} {c.ports[0]}-{c.ports[1]}: "
+                                   f"probe {c.probed}, model {c.verdict} ({_rule(c) or 'no rule'})")))
     return render(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.collect.ruleset import collect_ruleset, read_ruleset_files
 from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
 from auditor.collect.host import offline_host

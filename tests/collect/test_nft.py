@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
 from auditor.errors import InputError, LocatedInputError
 from auditor.model.ruleset import (

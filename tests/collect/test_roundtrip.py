@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from auditor.collect.iptsave import parse_iptables_save
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
 from auditor.collect.ruleset import collect_ruleset
 from auditor.collect.xtables import read_ipsets, read_iptables_legacy, read_iptables_nft

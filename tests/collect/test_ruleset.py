@@ -9,7 +9,7 @@ import os
 import pytest
 
 from auditor.collect.host import offline_host
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.collect.nft import parse_hook_listing
 from auditor.collect.ruleset import collect_ruleset, detect_format, read_ruleset_files
 from auditor.engine.evaluate import ExposureQuery, evaluate_exposure

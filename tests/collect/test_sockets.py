@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.collect.sockets import INET_DIAG_SKV6ONLY, SOCK_DIAG_BY_FAMILY, collect_listeners, parse_messages
 
 FWAUDIT = [sys.executable, "-m", "auditor"]

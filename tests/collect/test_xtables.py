@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.model.ruleset import TcpFlagsMatch
 from auditor.collect.xtables import parse_ipset_save, read_ipsets, read_iptables_legacy, read_iptables_nft
 

@@ -75,7 +75,7 @@ def test_target_auto_is_the_namespace_the_module_runs_in(tmp_path, netns):
     spec.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"policy": "p.yaml", "executable": str(exe), "target": "auto"}}))
     inside = subprocess.run(netns.command([sys.executable, str(MODULE), str(spec)]), capture_output=True, text=True)
     assert json.loads(inside.stdout)["target"] == f"netns:{netns.name}"
-    from auditor.collect.target import root_namespace_path
+    from auditor.target.targets import root_namespace_path
 
     outside = run_module(tmp_path, policy="p.yaml", executable=str(exe), target="auto")
     root, own = os.stat(root_namespace_path()), os.stat("/proc/self/ns/net")

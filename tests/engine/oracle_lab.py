@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.engine.evaluate import ExposureQuery, evaluate_exposure
 from auditor.model.host import HostContext
 from auditor.model.ruleset import Ruleset

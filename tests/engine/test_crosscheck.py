@@ -1,7 +1,16 @@
 """Probe results beside static verdicts."""
 
-from auditor.engine.crosscheck import compare, disagreement_findings
+import ipaddress
+
+import pytest
+
+from auditor.engine.checks import CheckInput, run_checks
+from auditor.engine.crosscheck import arrival_interface, compare
+from auditor.errors import InputError
+from auditor.model.evidence import DisagreementEvidence
 from auditor.model.exposure import Exposure, ExposureEntry
+from auditor.model.host import HostContext, Interface
+from auditor.model.policy import Policy
 from auditor.model.scan import ScanEntry, ScanResult
 
 EXP = Exposure("t", "eth0", "198.18.0.2", (
@@ -13,6 +22,11 @@ EXP = Exposure("t", "eth0", "198.18.0.2", (
 
 def listening(proto, port):
     return (proto, port) in {("tcp", 80), ("tcp", 8080)}
+
+
+def disagreement_findings(comparisons, zone):
+    """FWA107 as the checks registry reports it (the probe check alone has these inputs)."""
+    return list(run_checks("audit", CheckInput(Policy("p", "p", (), ()), comparisons=((zone, tuple(comparisons)),)))[0])
 
 
 def scan(*entries):
@@ -32,7 +46,7 @@ def test_open_port_the_model_drops_is_a_finding():
              ((8081, 65535), "filtered"))
     found = disagreement_findings(compare(s, EXP, listening), "lan")
     assert [f.id for f in found] == ["FWA107:lan:tcp/8080"]
-    assert found[0].evidence["probe"] == "open" and found[0].evidence["verdict"] == "drop"
+    assert found[0].evidence == DisagreementEvidence("open", "drop", "198.18.0.10", "input", None)
 
 
 def test_closed_port_without_listener_is_consistent_with_accept():
@@ -41,3 +55,16 @@ def test_closed_port_without_listener_is_consistent_with_accept():
     assert [c.agrees for c in comps] == [True]
     comps = compare(s, EXP, listening)
     assert [c.agrees for c in comps] == [False]
+
+
+def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
+    host = HostContext(interfaces=(
+        Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
+        Interface("eth0", (ipaddress.ip_interface("198.18.64.2/24"),)),
+        Interface("eth1", (ipaddress.ip_interface("198.18.60.3/24"), ipaddress.ip_interface("2001:db8:60::3/64"))),
+    ))
+    assert arrival_interface(host, "198.18.60.3", "container:web") == "eth1"
+    assert arrival_interface(host, "2001:db8:60::3", "container:web") == "eth1"
+    assert arrival_interface(host, "198.18.64.2", "container:web") == "eth0"
+    with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
+        arrival_interface(host, "198.18.60.4", "container:web")

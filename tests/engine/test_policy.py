@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.engine.policy import load_policy, parse_policy
+from auditor.app.loaders import load_policy
+from auditor.engine.policy import parse_policy
 from auditor.errors import InputError, LocatedInputError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.engine.policy import load_policy, parse_policy
+from auditor.app.loaders import load_policy
+from auditor.engine.policy import parse_policy
 from auditor.errors import EXIT_INPUT, InputError
 from tests.engine.policy_mutations import SEEDS, TOKENS, mutate
 

@@ -173,27 +173,6 @@ def test_scan_through_the_targets_bridge(netns):
     assert routes() == before
 
 
-def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
-    import ipaddress
-
-    from auditor.collect.target import Target
-    from auditor.errors import InputError
-    from auditor.model.host import HostContext, Interface
-    from auditor.probe.scan import interface_holding
-
-    host = HostContext(interfaces=(
-        Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
-        Interface("eth0", (ipaddress.ip_interface("198.18.64.2/24"),)),
-        Interface("eth1", (ipaddress.ip_interface("198.18.60.3/24"), ipaddress.ip_interface("2001:db8:60::3/64"))),
-    ))
-    web = Target("container", "web")
-    assert interface_holding(host, "198.18.60.3", web) == "eth1"
-    assert interface_holding(host, "2001:db8:60::3", web) == "eth1"
-    assert interface_holding(host, "198.18.64.2", web) == "eth0"
-    with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
-        interface_holding(host, "198.18.60.4", web)
-
-
 def _probe_state(target) -> dict:
     """Everything a scan may leave: probe namespaces, fwp veths and lab routes in the target,
     journals in the run directory."""

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import lab_host
 
-from auditor.collect.netns import run_in_namespace
+from auditor.target.runner import run_in_namespace
 from auditor.probe import synscan
 from auditor.probe.namespaces import leftover_namespaces
 from auditor.probe.vantage import PROBE_PREFIX, VantagePoint

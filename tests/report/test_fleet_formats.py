@@ -13,11 +13,14 @@ import pytest
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.engine.fleet import host_from_document, merge_fleet
-from auditor.model.fleet import Fleet, HostDrift, HostReport, InputProblem
-from auditor.report.fleet import RENDERERS, render_fleet
+from auditor.engine.fleet import merge_fleet
+from auditor.report.host_view import host_from_document
+from auditor.model.fleet import Fleet, HostReport, InputProblem
+from auditor.model.result import Drift
+from auditor.report.formats import RENDERERS, render
 from auditor.report.html import render_audit_html
 from tests.fleet_documents import audit_doc, audit_result
+from tests.report.published_junit import junit_schema
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -35,7 +38,7 @@ def make_fleet() -> Fleet:
     ]
     drifted = host_from_document(audit_doc({"drift": {"baseline": "b.json", "new": 1, "unchanged": 0,
                                                       "resolved": ["FWA002:tcp/443"]}}), "r/db3.json", "db3")
-    assert drifted.drift == HostDrift("b.json", 1, 0, ("FWA002:tcp/443",))
+    assert drifted.drift == Drift("b.json", 1, 0, ("FWA002:tcp/443",))
     return merge_fleet(hosts + [drifted], [InputProblem("r/junk.json", "r/junk.json: not valid JSON")], 1_700_000_000.0)
 
 
@@ -45,7 +48,7 @@ def fleet() -> Fleet:
 
 
 def test_json_follows_its_schema_and_answers_fleet_questions(fleet):
-    doc = json.loads(render_fleet(fleet, "json"))
+    doc = json.loads(render("fleet", "json", fleet))
     schema = json.loads((ROOT / "auditor/report/schemas/fleet-1.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(doc, schema)
@@ -64,7 +67,7 @@ def test_json_follows_its_schema_and_answers_fleet_questions(fleet):
 
 def test_json_of_a_fleet_with_an_invalid_host_violates_the_schema(fleet):
     """The schema is strict enough to fail: an unaudited host cannot carry findings."""
-    doc = json.loads(render_fleet(fleet, "json"))
+    doc = json.loads(render("fleet", "json", fleet))
     schema = json.loads((ROOT / "auditor/report/schemas/fleet-1.schema.json").read_text())
     db9 = next(h for h in doc["hosts"] if h["host"] == "db9")
     db9["findings"] = [doc["hosts"][0]["findings"][0]]
@@ -73,9 +76,9 @@ def test_json_of_a_fleet_with_an_invalid_host_violates_the_schema(fleet):
 
 
 def test_junit_validates_with_a_suite_per_host(fleet):
-    xml = render_fleet(fleet, "junit")
+    xml = render("fleet", "junit", fleet)
     tree = etree.fromstring(xml.encode())
-    etree.XMLSchema(etree.parse(str(HERE / "junit.xsd"))).assertValid(tree)
+    junit_schema().assertValid(tree)
     suites = {s.get("name"): s for s in tree.findall("testsuite")}
     assert suites["db9"].find("testcase/error").get("type") == "unreachable"
     assert suites["db2"].find("testcase/failure").get("type") == "FWA001"
@@ -86,7 +89,7 @@ def test_junit_validates_with_a_suite_per_host(fleet):
 
 
 def test_prometheus_parses_and_counts(fleet):
-    families = {f.name: f for f in text_string_to_metric_families(render_fleet(fleet, "prometheus"))}
+    families = {f.name: f for f in text_string_to_metric_families(render("fleet", "prometheus", fleet))}
     hosts = {s.labels["status"]: s.value for s in families["fwaudit_fleet_hosts"].samples}
     assert hosts == {"audited": 4, "unreachable": 1, "failed": 1}
     up = {s.labels["host"]: s.value for s in families["fwaudit_fleet_host_audited"].samples}
@@ -100,7 +103,7 @@ def test_prometheus_parses_and_counts(fleet):
 
 
 def test_text_escapes_host_strings_and_leads_with_the_counts(fleet):
-    text = render_fleet(fleet, "text")
+    text = render("fleet", "text", fleet)
     assert text.splitlines()[0] == (
         "fwaudit fleet: 6 host(s): 4 audited (0 compliant, 4 with findings), 1 unreachable, 1 failed; "
         "7 finding(s) (3 high, 4 low); 1 host(s) drifted from their baseline; 1 file(s) were not host reports")
@@ -116,7 +119,7 @@ def _csp_hashes(html: str) -> tuple[set[str], set[str]]:
 
 
 def test_html_is_self_contained_escaped_and_allows_only_its_own_blocks(fleet):
-    html = render_fleet(fleet, "html")
+    html = render("fleet", "html", fleet)
     assert not re.search(r'(?:src|href|action)\s*=\s*"(?!#)', html), "nothing may be loaded from anywhere"
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "web&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J" in html
@@ -136,4 +139,4 @@ def test_audit_html_shows_one_host_open_without_an_overview():
 def test_every_format_has_a_renderer(fleet):
     from auditor.cli import FleetFormat
 
-    assert set(RENDERERS) == {f.value for f in FleetFormat}
+    assert set(RENDERERS["fleet"]) == {f.value for f in FleetFormat}

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.engine.fleet import host_from_document, merge_fleet
-from auditor.report.fleet import render_fleet
+from auditor.engine.fleet import merge_fleet
+from auditor.report.host_view import host_from_document
+from auditor.report.formats import render
 from auditor.report.html import render_audit_html
 from tests.fleet_documents import audit_doc, audit_result
 from tests.report.headless import Browser
@@ -30,7 +31,7 @@ def browser():
 @pytest.fixture(scope="module")
 def fleet_page(tmp_path_factory) -> Path:
     page = tmp_path_factory.mktemp("html") / "fleet.html"
-    page.write_text(render_fleet(make_fleet(), "html"))
+    page.write_text(render("fleet", "html", make_fleet()))
     return page
 
 
@@ -92,7 +93,7 @@ def test_a_large_fleet_is_paged_and_collapsed(browser, tmp_path):
     hosts = [host_from_document(audit_doc(pg_open_to_internet=i % 3 == 0), f"r/h{i}.json", f"host{i:04}")
              for i in range(250)]
     page = tmp_path / "big.html"
-    page.write_text(render_fleet(merge_fleet(hosts), "html"))
+    page.write_text(render("fleet", "html", merge_fleet(hosts)))
     browser.open(page)
     visible = "[...document.querySelectorAll('#hosts tbody tr')].filter(r => r.offsetParent !== null).length"
     assert browser.evaluate(visible) == 100

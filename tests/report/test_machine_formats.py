@@ -12,7 +12,8 @@ from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
 from auditor.model.exposure import Exposure, ExposureEntry
-from auditor.model.finding import Finding, Severity
+from auditor.model.evidence import ExposureEvidence, ServiceDownEvidence
+from auditor.model.finding import CheckOutcome, Finding, Severity
 from auditor.model.listener import Listener, Process
 from auditor.model.policy import Policy, Service, Zone
 from auditor.model.result import AuditResult, ZoneExposure
@@ -30,22 +31,22 @@ RULE = Origin("file", "inet", "filter", "input", 4, "tcp dport 5432 accept", "nf
 def result() -> AuditResult:
     pol = Policy("policies/demo.yaml", "demo", (Zone("lan", (ipaddress.ip_network("198.18.0.0/24"),)),),
                  (Service("ssh", "tcp", (22, 22), ("lan",), line=12),))
+    listening = (Listener("tcp", "ipv4", "0.0.0.0", 5432, processes=(Process(7, "postgres", "pg"),)),)
     findings = (
         Finding("FWA101:lan:tcp/5432", "FWA101", "undeclared exposure", Severity.HIGH,
-                "tcp/5432 reachable from lan <&>", {"rules": [{"text": RULE.text}]}, "drop it", "lan",
-                "tcp", (5432, 5432), ("fw.nft", 9)),
+                "tcp/5432 reachable from lan <&>", ExposureEvidence(("198.18.0.0/24",), (RULE,), listening),
+                "drop it", "lan", "tcp", (5432, 5432), ("fw.nft", 9)),
         Finding("FWA002:tcp/443", "FWA002", "expected service not listening", Severity.MEDIUM,
-                "https is not listening", {"policy_line": 14}),
+                "https is not listening", ServiceDownEvidence(14)),
     )
     exp = Exposure("netns:x", "eth0", "198.18.0.2", (
         ExposureEntry("198.18.0.0/24", "tcp", (1, 5431), "drop"),
         ExposureEntry("198.18.0.0/24", "tcp", (5432, 5432), "accept", (RULE,)),
         ExposureEntry("198.18.0.0/24", "tcp", (5433, 65535), "drop"),
     ))
-    listening = (Listener("tcp", "ipv4", "0.0.0.0", 5432, processes=(Process(7, "postgres", "pg"),)),)
     return AuditResult("netns:x", pol, listening, findings, started_at=1_700_000_000.0, duration=0.25,
                        firewall=(ZoneExposure("lan", exp),),
-                       checks=(("FWA102", "ssh from lan", True), ("FWA101", "lan tcp/5432", False)))
+                       checks=(CheckOutcome("FWA102", "ssh from lan", True), CheckOutcome("FWA101", "lan tcp/5432", False)))
 
 
 def test_junit_validates_and_carries_failures(result):

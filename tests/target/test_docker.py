@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.collect.docker import info_from_attrs
+from auditor.target.docker import info_from_attrs
 from auditor.errors import InputError
 
 ATTRS = {
@@ -32,7 +32,7 @@ def test_stopped_container_is_input_error():
 
 
 def test_no_engine_is_an_environment_error_with_a_hint(tmp_path, monkeypatch):
-    from auditor.collect.docker import container_info
+    from auditor.target.docker import container_info
     from auditor.errors import EnvironmentProblem
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")

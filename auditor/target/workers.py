@@ -9,7 +9,11 @@ with SIGKILL went on probing as a child of PID 1. So every worker is bound to it
   the parent holds the read end of the worker's result pipe, and a pipe whose readers are all
   gone reports POLLERR to its writer; the parent's PID is checked as well;
 * SIGTERM and SIGINT get their default action back: the parent handles them (and undoes its
-  changes), a worker just dies.
+  changes), a worker just dies;
+* both are blocked while ``fork`` runs: the interpreter's after-fork hooks (``logging``'s
+  lock release) run Python code in which the parent's handler would raise, and an exception
+  there is printed and dropped — the stop signal lost, and later ones ignored as repeats. A
+  signal arriving meanwhile is delivered right after the fork, where raising is safe.
 
 A worker must leave with ``os._exit``: it runs on a copy of the parent's stack, and unwinding
 it would run the parent's ``finally`` blocks (undoing the parent's changes) in the child.
@@ -23,6 +27,7 @@ import select
 import signal
 
 PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -35,13 +40,20 @@ def fork_worker(read_fd: int, write_fd: int) -> int:
     the child's PID in the parent and 0 in the child, like ``os.fork``; may raise ``OSError``.
     """
     parent = os.getpid()
-    pid = os.fork()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
     if pid:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_fd)
         return pid
     os.close(read_fd)
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent or parent_gone(write_fd):
         os._exit(1)

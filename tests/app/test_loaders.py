@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from auditor.engine.baseline import load_baseline_ids
+from auditor.app.loaders import load_baseline as load_baseline_ids
 from auditor.errors import InputError
 
 GOOD = {"schema": "fwaudit.audit/1", "findings": [{"id": "FWA001:tcp/22", "title": "undeclared listener"}]}

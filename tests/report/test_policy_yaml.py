@@ -1,4 +1,4 @@
-"""policy init drafts: every name other people chose is quoted, and reads back as itself."""
+"""policy init drafts as YAML: every name other people chose is quoted, and reads back as itself."""
 
 from __future__ import annotations
 
@@ -9,9 +9,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.engine.policy import parse_policy
-from auditor.engine.policy_draft import draft_policy, yaml_quote, zones_policy
+from auditor.engine.policy_draft import draft_policy as draft
 from auditor.model.host import HostContext, Interface
 from auditor.model.listener import Listener, Process
+from auditor.model.policy import Policy, Zone
+from auditor.report.policy_yaml import render_draft, yaml_quote
+
+
+def draft_policy(target, listeners, host, views=()):
+    """The draft's text, as ``policy init`` writes it."""
+    return render_draft(draft(target, listeners, host, views), target, firewall_view=bool(views))
+
+
+def zones_policy(zones):
+    """A policy declaring just ``zones`` ({name: [CIDR, ...]}), as the draft renderer writes it."""
+    pol = Policy("<stub>", "draft", tuple(Zone(name, tuple(ipaddress.ip_network(n) for n in nets))
+                                          for name, nets in zones.items()), ())
+    return render_draft(pol, "stub", firewall_view=True)
 
 HOSTILE = ["yes", "on", "-1", "no", "null", "~", "true", "0x1f", "022", "1e3", ".inf", "",
            "a: b", "#x", "&anchor", "*alias", "!!binary", "!!python/object:os.system", "<<", "- x",
@@ -65,3 +79,14 @@ def test_duplicate_service_names_stay_unique():
     text = draft_policy("netns:x", [listener(1, "x"), listener(2, "x"), listener(3, "x-tcp-2")], host("eth0"))
     names = [s.name for s in parse_policy(text, "<draft>").services]
     assert len(set(names)) == 3
+
+
+def test_draft_of_a_host_describes_its_listeners_and_bind_scopes():
+    socks = [listener(22, "sshd"), Listener("tcp", "ipv4", "127.0.0.1", 6379, processes=(Process(7, "redis", "r"),)),
+             Listener("udp", "ipv4", "198.18.0.1", 53, processes=(Process(8, "dns", "r"),)),
+             Listener("udp", "ipv6", "2001:db8::1", 53, processes=(Process(8, "dns", "r"),))]
+    pol = parse_policy(draft_policy("netns:x", socks, host("eth0")), "<draft>")
+    by_port = {s.ports[0]: s for s in pol.services}
+    assert (by_port[22].bind, by_port[6379].bind) == ("any", "loopback")
+    assert [str(a) for a in by_port[53].bind] == ["198.18.0.1", "2001:db8::1"]
+    assert [z.name for z in pol.zones] == ["local-eth0", "internet"] and pol.name == "netns-x"

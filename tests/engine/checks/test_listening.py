@@ -1,4 +1,4 @@
-"""Declared vs listening findings, table-driven over constructed policies and sockets."""
+"""Declared vs listening checks (FWA001–FWA004), table-driven over constructed policies and sockets."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import itertools
 
 import pytest
 
-from auditor.engine.reconcile import reconcile_listening
+from auditor.engine.checks import CheckInput, run_checks
+from auditor.model.evidence import BindEvidence
 from auditor.model.listener import Listener, Process
 from auditor.model.policy import Policy, Service, Zone
+
+def reconcile_listening(policy, listeners):
+    """The listening checks only: an audit without a firewall view."""
+    return run_checks("audit", CheckInput(policy, tuple(listeners)))
+
 
 LAN = Zone("lan", (ipaddress.ip_network("198.18.0.0/24"),))
 
@@ -54,7 +60,7 @@ CASES = [
 def test_findings(name, policy, listeners, expected):
     findings, checks = reconcile_listening(policy, listeners)
     assert sorted(f.id for f in findings) == expected
-    assert all(passed for _, _, passed in checks) == (not expected)
+    assert all(c.passed for c in checks) == (not expected)
 
 
 def test_severities_and_evidence():
@@ -62,7 +68,8 @@ def test_severities_and_evidence():
     sev = {f.id: str(f.severity) for f in findings}
     assert sev == {"FWA001:tcp/8080": "high", "FWA001:tcp/6379": "low", "FWA004:tcp/5432": "high"}
     f = next(f for f in findings if f.check == "FWA004")
-    assert f.evidence["listeners"][0]["processes"][0]["pid"] == 10 and "line 5" in f.fix
+    assert isinstance(f.evidence, BindEvidence) and f.evidence.declared_bind == "loopback"
+    assert f.evidence.listeners[0].processes[0].pid == 10 and f.evidence.policy_line == 5 and "line 5" in f.fix
 
 
 def test_ids_do_not_depend_on_order_or_pids():

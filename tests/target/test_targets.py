@@ -6,16 +6,16 @@ import os
 
 import pytest
 
-from auditor.collect import target as tg
+from auditor.target import targets as tg
 from auditor.errors import InputError
 
 
 @pytest.mark.parametrize("spec,expected", [
-    (None, tg.Target("host")),
-    ("host", tg.Target("host")),
-    ("netns:lab-1", tg.Target("netns", "lab-1")),
-    ("pid:42", tg.Target("pid", "42")),
-    ("container:web", tg.Target("container", "web")),
+    (None, tg.HostTarget()),
+    ("host", tg.HostTarget()),
+    ("netns:lab-1", tg.NetnsTarget("lab-1")),
+    ("pid:42", tg.PidTarget("42")),
+    ("container:web", tg.ContainerTarget("web")),
 ])
 def test_parse(spec, expected):
     assert tg.parse_target(spec) == expected
@@ -38,7 +38,7 @@ def test_missing_netns_is_an_input_error_and_creates_nothing(tmp_path, monkeypat
     monkeypatch.setattr(tg, "NETNS_DIR", str(tmp_path))
     (tmp_path / "other").touch()
     with pytest.raises(InputError, match=r"no network namespace named 'nope' \(known: other\)"):
-        tg.namespace_path(tg.Target("netns", "nope"))
+        tg.NetnsTarget("nope").namespace_path()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]
 
 
@@ -69,7 +69,7 @@ def test_root_namespace_falls_back_to_kthreadd_when_pid1_is_protected(pid1_hidde
     # the tests run in the root namespace: the stand-in is the very same namespace
     a, b = REAL_STAT("/proc/2/ns/net"), REAL_STAT("/proc/self/ns/net")
     assert (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-    assert tg.run_in_target(tg.Target("host"), os.getpid) == os.getpid()  # in-process, no setns
+    assert tg.HostTarget().call(os.getpid) == os.getpid()  # in-process, no setns
 
 
 @pytest.mark.root
@@ -77,7 +77,7 @@ def test_host_target_is_not_a_pid1_impostor(pid1_hidden, monkeypatch):
     """Without a readable PID 1 and without a kernel thread at PID 2, nothing stands in."""
     monkeypatch.setattr(tg, "_is_kernel_thread", lambda pid: False)
     with pytest.raises(tg.EnvironmentProblem, match="cannot open the network namespace of host"):
-        tg.namespace_path(tg.Target("host"))
+        tg.HostTarget().namespace_path()
 
 
 @pytest.mark.root
@@ -94,7 +94,7 @@ def test_pid_target_is_the_namespace_of_that_process(netns):
     pid = server.pid  # nsenter execs the server: the same process
     a, b = REAL_STAT(f"/proc/{pid}/ns/net"), REAL_STAT(netns.path)
     assert (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-    assert tg.namespace_path(tg.Target("pid", str(pid))) == f"/proc/{pid}/ns/net"
+    assert tg.PidTarget(str(pid)).namespace_path() == f"/proc/{pid}/ns/net"
 
     def listeners(target: str) -> tuple[dict, subprocess.CompletedProcess]:
         res = subprocess.run([sys.executable, "-m", "auditor", "listeners", "--target", target, "--format", "json"],

@@ -2,13 +2,15 @@
 
 ``container:NAME_OR_ID`` resolves to the container's init PID (a PID of the engine's — here the
 root — PID namespace), whose ``/proc/PID/ns/net`` is the container's network namespace. The
-engine is the one ``DOCKER_HOST`` names, or the default socket.
+engine is the one ``DOCKER_HOST`` names, or the default socket; its own network namespace
+(:func:`engine_namespace`) holds the bridges a probe joins to reach a container.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from auditor.errors import EnvironmentProblem, InputError
 
@@ -100,3 +102,18 @@ def info_from_attrs(attrs: dict, *, bridges: dict[str, str] | None = None) -> Co
 
 def container_pid(ref: str, *, base_url: str | None = None) -> int:
     return container_info(ref, base_url=base_url).pid
+
+
+def engine_namespace() -> str:
+    """The network namespace of the Docker engine serving DOCKER_HOST (where its bridges live)."""
+    sock = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"dockerd"):
+            hosts = [c.decode(errors="replace") for c in cmd if c.startswith(b"unix://")]
+            if (sock == "/var/run/docker.sock" and not hosts) or f"unix://{sock}" in hosts:
+                return f"/proc/{pid}/ns/net"
+    raise InputError(f"cannot find the dockerd serving {sock}")

@@ -1,0 +1,15 @@
+"""A :class:`~auditor.model.snapshot.HostSnapshot` as the JSON file ``fwaudit snapshot`` writes
+(read back by :mod:`auditor.collect.snapshot_json`): ``{"format": "fwaudit.snapshot/1", …}``
+and the snapshot's fields as :mod:`auditor.model.codec` encodes them. ASCII only (strings from
+the host are ``\\u``-escaped), compact: a 10,000-rule host is a few megabytes."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.model import codec
+from auditor.model.snapshot import SNAPSHOT_FORMAT, HostSnapshot
+
+
+def render_snapshot(snapshot: HostSnapshot) -> str:
+    return json.dumps({"format": SNAPSHOT_FORMAT, **codec.encode(snapshot)}, separators=(",", ":")) + "\n"
