@@ -267,3 +267,23 @@ def test_a_udp_client_never_hears_of_a_soft_icmp_error():
               family="ip6")]
     exp = evaluate(v6, sources=("fd00::/64",), dest=DEST6)
     assert at(exp, 53, "udp").verdict == "drop" and at(exp, 54, "udp").verdict == "reject"
+
+
+def test_dnat_to_an_unroutable_address_is_answered_by_the_router():
+    """Measured: with forwarding on and no route the kernel answers net-unreachable (IPv6:
+    no-route, also when IPv6 forwarding is off); a TCP client is refused, a UDP one hears
+    nothing (a soft error). Offline, a target outside the declared subnets is unknown."""
+    from auditor.model.host import HostContext
+
+    pre = base("PREROUTING", "prerouting", -100, "accept",
+               rule("PREROUTING", ProtocolMatch(frozenset({6, 17})), PortMatch("dport", ((8080, 8080),)),
+                    NatStatement("dnat", (0xC612C802, 0xC612C802), 4, (80, 80)), table="nat"), type_="nat")
+    no_default = HostContext(HOST.interfaces, HOST.routes[:4], forwarding_v4=True)
+    exp = evaluate([ipt("nat", pre)], host=no_default)
+    tcp_e, udp_e = at(exp, 8080), at(exp, 8080, "udp")
+    assert tcp_e.verdict == "reject" and "no route to 198.18.200.2" in tcp_e.reason
+    assert udp_e.verdict == "drop" and "soft ICMP error" in udp_e.reason
+    offline = HostContext(HOST.interfaces, HOST.routes[:4], forwarding_v4=True, complete=False)
+    assert at(evaluate([ipt("nat", pre)], host=offline), 8080).verdict == "indeterminate"
+    not_forwarding = HostContext(HOST.interfaces, HOST.routes, forwarding_v4=False)
+    assert at(evaluate([ipt("nat", pre)], host=not_forwarding), 8080).verdict == "drop"  # IPv4: silence
