@@ -2,7 +2,8 @@
 
 open ⇔ accept, refused ⇔ reject, silent ⇔ drop. ``indeterminate`` is never wrong but is not
 definite — except when its reason says the base-chain order is unknowable ("one order gives X,
-another Y"): then the kernel's outcome must be one of those it names, or the verdict is wrong.
+another Y"): then the kernel's outcome must be one of those it names, or the verdict is wrong
+(an order that is itself indeterminate allows anything).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def judge(kernel: str, v: Verdict | None) -> str:
         return "wrong"
     if v.verdict == "indeterminate":
         m = _ORDER.search(v.reason)
-        if m and kernel not in {EXPECTED.get(m.group(1)), EXPECTED.get(m.group(2))}:
+        named = {m.group(1), m.group(2)} if m else set()
+        # an order that is itself indeterminate allows any outcome
+        if named and "indeterminate" not in named and kernel not in {EXPECTED.get(x) for x in named}:
             return "wrong"
         return "indeterminate"
     return "right" if EXPECTED.get(v.verdict) == kernel else "wrong"
