@@ -52,7 +52,7 @@ _SPEC = {"iptables-legacy": "iptables", "iptables-nft": "iptables", "ip6tables-l
          "ip6tables-nft": "ip6tables", "nft": "nft"}
 
 
-def judge_ruleset(rs: Ruleset, keep: Path | None, seed: int) -> dict:  # type: ignore[type-arg]
+def judge_ruleset(rs: Ruleset, keep: Path | None, seed: int, max_interfaces: int) -> dict:  # type: ignore[type-arg]
     started = time.monotonic()
     result: dict = {"name": rs.name, "loaders": [[f.path.name, f.loader] for f in rs.files]}  # type: ignore[type-arg]
     workdir = Path(tempfile.mkdtemp(prefix="kj-")) if keep is None else keep / rs.name
@@ -65,7 +65,7 @@ def judge_ruleset(rs: Ruleset, keep: Path | None, seed: int) -> dict:  # type: i
             path.write_text(amap.rewrite(f.text))
             files.append((RulesetFile(path, f.loader, path.read_text()), path))
         facts = lab_facts([f for f, _ in files])
-        plan = make_plan(facts, amap, seed)
+        plan = make_plan(facts, amap, seed, max_interfaces)
         result["plan"] = _describe(plan)
         lab = Lab(plan)
         try:
@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every result here")
     ap.add_argument("--keep", type=Path, help="keep the rewritten files here")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-interfaces", type=int, default=6,
+                    help="interfaces probed per ruleset, 'any other interface' included (default 6)")
     args = ap.parse_args(argv)
     rulesets = discover(args.corpus)
     if args.only:
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = multiprocessing.get_context("spawn")
     pool = ctx.Pool(args.jobs, initializer=_worker_init, initargs=(lab.RUN_PREFIX,), maxtasksperchild=8)
     try:
-        jobs = [pool.apply_async(judge_ruleset, (r, args.keep, args.seed)) for r in rulesets]
+        jobs = [pool.apply_async(judge_ruleset, (r, args.keep, args.seed, args.max_interfaces)) for r in rulesets]
         for r, job in zip(rulesets, jobs):
             res = job.get()
             results.append(res)

@@ -27,6 +27,7 @@ import argparse
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 IFACES = ["eth0", "eth1", "wan", "br-lan", "docker0", "wg0", "tailscale0", "ens3"]
 WILDCARDS = {"iptables": ["eth+", "wg+", "veth+"], "nft": ['"eth*"', '"wg*"', '"veth*"']}
@@ -81,12 +82,18 @@ class IptChain:
     rules: list[str] = field(default_factory=list)
 
 
-def _ipt_match(rng: random.Random, w: World, six: bool, chain: str) -> str:
-    for _ in range(3):  # a rule matching everything is rare on real hosts
-        text = _ipt_match_once(rng, w, six, chain)
+def _non_empty(make: Callable[[], str]) -> str:
+    """A match, drawn again (up to three times) when it came out empty: a rule matching
+    everything is rare on real hosts."""
+    for _ in range(3):
+        text = make()
         if text:
             break
     return text
+
+
+def _ipt_match(rng: random.Random, w: World, six: bool, chain: str) -> str:
+    return _non_empty(lambda: _ipt_match_once(rng, w, six, chain))
 
 
 def _ipt_match_once(rng: random.Random, w: World, six: bool, chain: str) -> str:
@@ -212,11 +219,7 @@ def _ipt_nat(rng: random.Random, w: World, six: bool, chains: dict[str, IptChain
 # -- nftables ---------------------------------------------------------------------------------
 
 def _nft_match(rng: random.Random, w: World, family: str, hook: str) -> str:
-    for _ in range(3):  # a rule matching everything is rare on real hosts
-        text = _nft_match_once(rng, w, family, hook)
-        if text:
-            break
-    return text
+    return _non_empty(lambda: _nft_match_once(rng, w, family, hook))
 
 
 def _nft_match_once(rng: random.Random, w: World, family: str, hook: str) -> str:

@@ -59,9 +59,9 @@ class Plan:
         return self.interfaces + extra
 
 
-def make_plan(facts: LabFacts, amap: AddressMap, seed: int) -> Plan:
+def make_plan(facts: LabFacts, amap: AddressMap, seed: int, max_interfaces: int = MAX_INTERFACES) -> Plan:
     rng = random.Random(seed)
-    named = facts.interfaces[: MAX_INTERFACES - 1]
+    named = facts.interfaces[: max_interfaces - 1]
     for iface in facts.backend_interface.values():  # an interface holding a backend is always built
         if iface in facts.interfaces and iface not in named:
             named.append(iface)
