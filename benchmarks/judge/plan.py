@@ -121,7 +121,8 @@ def _backend_subnet(backend: ipaddress.IPv4Address | ipaddress.IPv6Address, amap
                 best = lab
     if best is not None:
         return best
-    return ipaddress.ip_network(f"{backend}/{30 if backend.version == 4 else 126}", strict=False)
+    # a block of its own, big enough for an address no rule names and no probe uses
+    return ipaddress.ip_network(f"{backend}/{27 if backend.version == 4 else 123}", strict=False)
 
 
 def _free_address(subnet, amap: AddressMap, avoid: set[str]) -> str:  # type: ignore[no-untyped-def]
