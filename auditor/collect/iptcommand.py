@@ -302,8 +302,8 @@ class _Parser:
             if isinstance(what, str) and what not in ("?", ":"):
                 if self._base(what, arg) is None:
                     return None  # -6 in an IPv4 file (or -4 in IPv6): iptables-restore skips the line
-            else:
-                self._extension_option(what, arg, spelling)
+            elif self._extension_option(what, arg, spelling):
+                continue  # retried with the protocol's match loaded: a pending '!' still applies
             self.invert = False
         return self._finish()
 
@@ -539,7 +539,10 @@ class _Parser:
         if ext.options and (first or implicit):
             self.loaded.insert(0, _Loaded(ext, "match"))
 
-    def _extension_option(self, what: object, arg: str | None, spelling: str) -> None:
+    def _extension_option(self, what: object, arg: str | None, spelling: str) -> bool:
+        """Apply an extension's option; True when the option must be read again because the
+        protocol's match was loaded for it (``command_default`` returning 1: ``invert`` is
+        kept, as in iptables' ``do_parse``)."""
         if isinstance(what, tuple):
             loaded, opt = what
             assert isinstance(loaded, _Loaded) and isinstance(opt, Option)
@@ -549,11 +552,11 @@ class _Parser:
             else:
                 use = next(u for u in reversed(self.rule.matches) if u.ext is loaded.ext)
             self._option(use, opt, arg)
-            return
+            return False
         # unknown to every loaded extension: load the protocol's match implicitly and retry
         if self._load_proto():
             self.i = self.start
-            return
+            return True
         if what == ":":
             raise ArgError(f"option {spelling} requires an argument")
         raise ArgError(f"unknown option {quote(spelling)}")

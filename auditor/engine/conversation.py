@@ -163,10 +163,16 @@ class Conversation:
                 reason = t.reason if leg == "request" else f"{phrase}: {t.reason}"
                 self._record(r, "indeterminate", t.origins, _with_notes(reason, r.notes), legs)
             elif leg in ("request", "client") and t.verdict == "reject" and t.reject is not None:
+                silent = _unreported(t.reject, r.state)
                 for r2 in self._answer(t, leg):
+                    answered = legs + (Leg("reject-answer", "accept", r2.trail),)
+                    if silent:
+                        reason = (f"the reject's answer ({_answer_kind(t.reject, r.state)}) is not reported to a "
+                                  "UDP client (a soft ICMP error): it sees silence")
+                        self._record(r2, "drop", t.origins, _with_notes(reason, r2.notes), answered)
+                        continue
                     reason = t.reason if leg == "request" else (
                         f"{phrase} is rejected by {_where(t.origins)}: the connection is refused")
-                    answered = legs + (Leg("reject-answer", "accept", r2.trail),)
                     self._record(r2, "reject", t.origins, _with_notes(reason, r2.notes), answered)
             elif leg in ("request", "client"):
                 reason = t.reason if leg == "request" else (
@@ -237,7 +243,7 @@ def _where(origins: tuple[Origin, ...]) -> str:
 # The answer a REJECT sends: a TCP reset, or an ICMP error of the variant named.
 _ICMP_ANSWERS = {
     4: {"port-unreachable": (3, 3), "host-unreachable": (3, 1), "net-unreachable": (3, 0),
-        "network-unreachable": (3, 0), "proto-unreachable": (3, 2), "protocol-unreachable": (3, 2),
+        "network-unreachable": (3, 0), "proto-unreachable": (3, 2), "prot-unreachable": (3, 2), "protocol-unreachable": (3, 2),
         "net-prohibited": (3, 9), "network-prohibited": (3, 9), "host-prohibited": (3, 10),
         "admin-prohibited": (3, 13), "no-route": (3, 0)},
     6: {"port-unreachable": (1, 4), "port-unreach": (1, 4), "no-route": (1, 0), "adm-prohibited": (1, 1),
@@ -259,6 +265,19 @@ def _answer_shape(v: Verdict, s: PacketState) -> tuple[int, int, tuple[int, int]
     unreachable = 3 if s.version == 4 else 1
     icmp = _ICMP_ANSWERS[s.version].get(name.strip(), (unreachable, -1))
     return (1 if s.version == 4 else 58), 0, icmp
+
+
+#: ICMP unreachable codes a connected UDP socket does not report without IP_RECVERR: the
+#: kernel's "soft" errors (icmp_err_convert / icmpv6_err_convert with fatal = 0).
+_SOFT_ICMP = {4: {0, 1, 4, 5, 11, 12}, 6: {0, 2, 3}}
+
+
+def _unreported(v: Verdict, s: PacketState) -> bool:
+    """Whether a UDP client never learns of this reject: its ICMP error is a soft one."""
+    if s.protocol == TCP:
+        return False  # a connecting TCP socket reports every unreachable code
+    proto, _, icmp = _answer_shape(v, s)
+    return proto != TCP and icmp is not None and icmp[1] in _SOFT_ICMP[s.version]
 
 
 def _answer_kind(v: Verdict, s: PacketState) -> str:

@@ -416,17 +416,33 @@ class Walker:
             addr = format_address_range(self.version, (lo, lo))
             forwarding = self.host.forwarding_v4 if self.version == 4 else self.host.forwarding_v6
             if forwarding is False:
-                self.finish(r, "drop", r.trail, f"{addr} is not local and the host does not forward")
+                if self.version == 4:  # measured: silently dropped
+                    self.finish(r, "drop", r.trail, f"{addr} is not local and the host does not forward")
+                else:  # measured: IPv6 answers with an ICMPv6 no-route error
+                    self._unroutable(r, f"{addr} is not local and the host does not forward")
                 continue
             if forwarding is None:
                 self.finish(r, "indeterminate", r.trail, f"{addr} is not local and whether the host forwards is unknown")
                 continue
             oif = route_device(self.host, self.version, lo)
-            if oif is None and self.host.complete:
-                self.finish(r, "drop", r.trail, f"no route to {addr}")
+            if oif is None:
+                if self.host.complete:
+                    self._unroutable(r, f"no route to {addr}")
+                else:
+                    self.finish(r, "indeterminate", r.trail,
+                                f"whether the host has a route to {addr} is unknown offline (not in a declared subnet)")
                 continue
             forwarded.append(replace(r, state=replace(r.state, oif=oif), path="forward"))
         return local, forwarded
+
+    def _unroutable(self, r: Region, why: str) -> None:
+        """Routing refuses the packet and the kernel answers with an ICMP error (``ip_error``,
+        ``ip6_pkt_drop``), itself a packet that must get out. Its connection was never confirmed,
+        so conntrack cannot relate the error to it: the answer is *invalid* to the rules."""
+        kind = "icmp net-unreachable" if self.version == 4 else "icmpv6 no-route"
+        unconfirmed = replace(r, state=replace(r.state, ct="invalid"))
+        self.finish(unconfirmed, "reject", r.trail, f"{why}: the host answers {kind}",
+                    reject=Verdict("reject", detail=kind))
 
     def split_by_client_route(self, r: Region) -> list[tuple[Region, str | None]]:
         """The region cut by the interface replies to each client address leave by."""

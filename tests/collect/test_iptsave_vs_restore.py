@@ -79,6 +79,11 @@ CASES = [
     ("filter", "-A INPUT -m comment --comment 'a b' -j ACCEPT"),
     ("filter", '-A INPUT -m comment --comment "a\\"b" -j ACCEPT'),
     ("filter", "-A INPUT -p tcp -m tcp --syn --tcp-flags SYN SYN -j ACCEPT"),
+    # '!' before an option of the implicitly loaded protocol match (it stays pending while the
+    # match is loaded and the option re-read): found by the kernel judge on a real ruleset
+    ("filter", "-A INPUT -p tcp ! --syn -j ACCEPT"),
+    ("filter", "-A INPUT -p tcp -m multiport --dports 53,80 ! --syn -j ACCEPT"),
+    ("filter", "-A INPUT -p udp ! --dport 53 -j ACCEPT"),
     ("filter", "-A INPUT -i \"\" -j ACCEPT"),
     ("filter", "-A INPUT -i eth0123456789abcd -j ACCEPT"),
     ("filter", "-A INPUT ! -p all -j ACCEPT"),

@@ -124,7 +124,7 @@ EXPECTED_NFT = {
         rule(FamilyMatch(4), proto("tcp"),
              SetElementMatch("anonymous", ("saddr", "dport"), ((A("saddr", "198.18.0.7").ranges[0], (5432, 5432)),), 4),
              ACCEPT),
-        rule(AddrTypeMatch("daddr", frozenset({"LOCAL"})), proto("tcp"), dport((9000, 9100)),
+        rule(AddrTypeMatch("daddr", frozenset({"LOCAL"}), fib=True), proto("tcp"), dport((9000, 9100)),
              Verdict("reject")),
     ],
     ("inet", "fw", "pre"): [

@@ -120,7 +120,7 @@ def random_rule(rng: random.Random, targets: list[str], allow_return: bool, allo
         r.addrtype = (rng.choice(("src", "dst")), rng.choice(("LOCAL", "UNICAST")), rng.random() < 0.3)
     if rng.random() < 0.04:
         r.pkttype = True
-    actions = ["accept"] * 4 + ["drop"] * 3 + ["reject", "reset", "log", "continue"]
+    actions = ["accept"] * 4 + ["drop"] * 3 + ["reject", "reset", "reject-host", "log", "continue"]
     if allow_return:
         actions += ["return"] * 2
     if allow_mark:
@@ -277,6 +277,8 @@ def _ipt_rule(chain: str, r: AbstractRule, version: int) -> str:
         parts.append("-j REJECT")
     elif a == "reset":
         parts.append("-j REJECT --reject-with tcp-reset")
+    elif a == "reject-host":  # a soft ICMP error: a UDP client never hears of it
+        parts.append("-j REJECT --reject-with " + ("icmp-host-unreachable" if version == 4 else "icmp6-addr-unreachable"))
     elif a == "log":
         parts.append('-j LOG --log-prefix "fwa "')
     elif a == "continue":
@@ -332,11 +334,11 @@ def _nft_rule(r: AbstractRule, family: str) -> list[str]:
     family, so such a rule becomes one rule per family (they never both match a packet)."""
     versions = {"ip": (4,), "ip6": (6,), "inet": (4, 6)}[family]
     if not (r.saddr or r.daddr or r.iprange or r.action == "dnat"):
-        return [_nft_one(r, None)]
-    return [_nft_one(r, v) for v in versions]
+        return [_nft_one(r, None, family)]
+    return [_nft_one(r, v, family) for v in versions]
 
 
-def _nft_one(r: AbstractRule, version: int | None) -> str:
+def _nft_one(r: AbstractRule, version: int | None, family: str) -> str:
     parts = []
     kw = "ip" if version == 4 else "ip6"
     if r.iif:
@@ -381,6 +383,9 @@ def _nft_one(r: AbstractRule, version: int | None) -> str:
         parts.append("reject")
     elif a == "reset":
         parts.append("reject with tcp reset")
+    elif a == "reject-host":  # icmpx exists in inet tables only
+        parts.append({"inet": "reject with icmpx host-unreachable", "ip": "reject with icmp host-unreachable",
+                      "ip6": "reject with icmpv6 addr-unreachable"}[family])
     elif a == "log":
         parts.append('log prefix "fwa "')
     elif a.startswith("mark:"):

@@ -243,3 +243,47 @@ def test_never_guessed_dnat_ranges_queues_and_chance():
     assert at(exp, 25).verdict == "indeterminate" and "userspace" in at(exp, 25).reason
     assert at(exp, 26).verdict == "indeterminate" and "statistic" in at(exp, 26).reason
     assert at(exp, 27).verdict == "accept"
+
+
+def test_a_udp_client_never_hears_of_a_soft_icmp_error():
+    """icmp-host-unreachable and kin are "soft" errors: a connected UDP socket does not report
+    them (without IP_RECVERR), so the client sees silence; TCP reports them while connecting."""
+    from auditor.model.ruleset import Verdict
+
+    def host(detail):
+        return [ipt("filter", base("INPUT", "input", 0, "accept",
+                                   rule("INPUT", *udp(53), Verdict("reject", detail=detail)),
+                                   rule("INPUT", *tcp(22), Verdict("reject", detail=detail))))]
+
+    for detail in ("icmp-host-unreachable", "icmp-net-unreachable", "icmpx host-unreachable"):
+        exp = evaluate(host(detail))
+        assert at(exp, 53, "udp").verdict == "drop" and "soft ICMP error" in at(exp, 53, "udp").reason
+        assert at(exp, 22).verdict == "reject"
+    for detail in ("icmp-port-unreachable", "icmp-admin-prohibited", "icmp-host-prohibited"):
+        assert at(evaluate(host(detail)), 53, "udp").verdict == "reject"
+    v6 = [ipt("filter", base("INPUT", "input", 0, "accept",
+                             rule("INPUT", *udp(53), Verdict("reject", detail="icmp6-addr-unreachable"), family="ip6"),
+                             rule("INPUT", *udp(54), Verdict("reject", detail="icmp6-adm-prohibited"), family="ip6")),
+              family="ip6")]
+    exp = evaluate(v6, sources=("fd00::/64",), dest=DEST6)
+    assert at(exp, 53, "udp").verdict == "drop" and at(exp, 54, "udp").verdict == "reject"
+
+
+def test_dnat_to_an_unroutable_address_is_answered_by_the_router():
+    """Measured: with forwarding on and no route the kernel answers net-unreachable (IPv6:
+    no-route, also when IPv6 forwarding is off); a TCP client is refused, a UDP one hears
+    nothing (a soft error). Offline, a target outside the declared subnets is unknown."""
+    from auditor.model.host import HostContext
+
+    pre = base("PREROUTING", "prerouting", -100, "accept",
+               rule("PREROUTING", ProtocolMatch(frozenset({6, 17})), PortMatch("dport", ((8080, 8080),)),
+                    NatStatement("dnat", (0xC612C802, 0xC612C802), 4, (80, 80)), table="nat"), type_="nat")
+    no_default = HostContext(HOST.interfaces, HOST.routes[:4], forwarding_v4=True)
+    exp = evaluate([ipt("nat", pre)], host=no_default)
+    tcp_e, udp_e = at(exp, 8080), at(exp, 8080, "udp")
+    assert tcp_e.verdict == "reject" and "no route to 198.18.200.2" in tcp_e.reason
+    assert udp_e.verdict == "drop" and "soft ICMP error" in udp_e.reason
+    offline = HostContext(HOST.interfaces, HOST.routes[:4], forwarding_v4=True, complete=False)
+    assert at(evaluate([ipt("nat", pre)], host=offline), 8080).verdict == "indeterminate"
+    not_forwarding = HostContext(HOST.interfaces, HOST.routes, forwarding_v4=False)
+    assert at(evaluate([ipt("nat", pre)], host=not_forwarding), 8080).verdict == "drop"  # IPv4: silence

@@ -68,3 +68,29 @@ def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
     assert arrival_interface(host, "198.18.64.2", "container:web") == "eth0"
     with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
         arrival_interface(host, "198.18.60.4", "container:web")
+
+
+def test_a_syn_scan_sees_only_the_first_two_packets_of_a_conversation():
+    from auditor.model.exposure import Leg
+
+    acked = ExposureEntry("198.18.0.0/24", "tcp", (8080, 8080), "drop",
+                          legs=(Leg("request", "accept"), Leg("reply", "accept"), Leg("client", "drop")))
+    syn_dropped = ExposureEntry("198.18.0.0/24", "tcp", (8081, 8081), "drop", legs=(Leg("request", "drop"),))
+    exp = Exposure("t", "eth0", "198.18.0.2", (acked, syn_dropped))
+    comps = compare(scan(((8080, 8080), "open"), ((8081, 8081), "open")), exp, listening)
+    assert [(c.ports, c.agrees) for c in comps] == [((8080, 8080), True), ((8081, 8081), False)]
+
+
+def test_a_whole_conversation_is_compared_with_the_whole_verdict():
+    from auditor.engine.crosscheck import conversation_comparisons
+    from auditor.model.exposure import Leg
+    from auditor.model.scan import ConversationProbe
+
+    acked = ExposureEntry("198.18.0.0/24", "tcp", (8080, 8080), "drop",
+                          legs=(Leg("request", "accept"), Leg("reply", "accept"), Leg("client", "drop")))
+    exp = Exposure("t", "eth0", "198.18.0.2", (acked,) + EXP.entries[:2])
+    talked = [ConversationProbe("198.18.0.10", "tcp", 8080, "open"),
+              ConversationProbe("198.18.0.10", "tcp", 80, "open"),
+              ConversationProbe("198.18.0.10", "tcp", 22, "refused")]
+    got = sorted((c.ports[0], c.agrees) for c in conversation_comparisons(talked, exp))
+    assert got == [(22, False), (80, True), (8080, False)]

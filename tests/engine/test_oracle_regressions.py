@@ -168,6 +168,39 @@ COMMIT
 -A FORWARD -d 198.18.3.2/32 -o eth2 -p tcp -m tcp --dport 80 -j ACCEPT
 COMMIT
 """)], {("tcp", 8081, C0): "silent", ("tcp", 80, C0): "open"}),
+    "udp-client-never-hears-a-soft-icmp-error": ([("iptables-nft", """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -m udp --dport 53 -j REJECT --reject-with icmp-host-unreachable
+-A INPUT -p udp -m udp --dport 1000 -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -p tcp -m tcp --dport 22 -j REJECT --reject-with icmp-host-unreachable
+COMMIT
+"""), ("ip6tables-nft", """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -m udp --dport 53 -j REJECT --reject-with icmp6-addr-unreachable
+-A INPUT -p udp -m udp --dport 1000 -j REJECT --reject-with icmp6-adm-prohibited
+COMMIT
+""")], {("udp", 53, C0): "silent", ("udp", 1000, C0): "refused", ("tcp", 22, C0): "refused",
+        ("udp", 53, V6): "silent", ("udp", 1000, V6): "refused"}),
+    "dnat-to-an-unroutable-address": ([("iptables-nft", """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.200.2:80
+-A PREROUTING -p udp -m udp --dport 8080 -j DNAT --to-destination 198.18.200.2:80
+COMMIT
+"""), ("ip6tables-nft", """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:200::2]:80
+COMMIT
+""")], {("tcp", 8080, C0): "refused", ("udp", 8080, C0): "silent", ("tcp", 8080, V6): "refused"}),
     # --- base chains at equal priority: the one registered last runs first ------------------
     "equal-priority-iptables-nft-then-nft": ([("iptables-nft", """*filter
 :INPUT ACCEPT [0:0]
@@ -255,4 +288,6 @@ def test_tricky_case_agrees_with_kernel(lab, tmp_path, name):
     if disagreements(full, live) or disagreements(full, offline):
         full = lab.kernel()
     assert disagreements(full, live) == []
-    assert disagreements(full, offline) == []
+    # offline, only what the declared interfaces tell is known: a documented "unknown offline"
+    # indeterminate is not a disagreement, a definite verdict that differs is
+    assert [d for d in disagreements(full, offline) if "model indeterminate" not in d or "unknown offline" not in d] == []
