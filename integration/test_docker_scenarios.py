@@ -167,6 +167,38 @@ def test_published_port_bypasses_input_and_docker_user_restricts_it(docker_lab, 
     assert [kernel[p] for p in points[:2]] == ["open", "silent"]
 
 
+def test_audit_of_a_snapshot_of_the_docker_host_equals_the_live_audit(docker_lab, app_net, tmp_path):
+    """A Docker host (its published port DNAT'd through FORWARD, DOCKER-USER, iptables-nft and
+    the engine's own listeners) snapshotted once: audit and exposure from the file answer as
+    the live host does, and so do a container's."""
+    lab = docker_lab
+    c = lab.run("snap", ["httpd", "-f", "-p", "80"], network=app_net, ports={"80/tcp": 8081})
+    wait_listening(lab, c, 80)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(HOST_POLICY.replace("[SERVICES]", "[{name: http-alt, protocol: tcp, port: 8081, zones: [lan], "
+                                                        "process: docker-proxy}]"))
+    for target in (f"netns:{lab.engine.name}", f"container:{c.name}"):
+        snap = tmp_path / "snap.json"
+        res = fwaudit(lab, "snapshot", "--target", target, "--output", str(snap))
+        assert res.returncode == 0, res.stderr
+        live = fwaudit(lab, "audit", "--policy", str(policy), "--target", target, "--format", "json")
+        offline = fwaudit(lab, "audit", "--policy", str(policy), "--snapshot", str(snap), "--format", "json")
+        assert live.returncode == offline.returncode and live.returncode in (0, 1), (live.stderr, offline.stderr)
+        a, b = (json.loads(r.stdout) for r in (live, offline))
+        for doc in (a, b):
+            del doc["started_at"], doc["duration_seconds"]
+        assert a == b
+        live_exp = fwaudit(lab, "exposure", "--target", target, "--in-interface", "eth0", "--format", "json")
+        offline_exp = fwaudit(lab, "exposure", "--snapshot", str(snap), "--in-interface", "eth0", "--format", "json")
+        assert live_exp.returncode == 0 and live_exp.stdout == offline_exp.stdout, offline_exp.stderr
+        if target.startswith("netns:"):  # the published port is followed through FORWARD offline too
+            hits = [(e["source"], e["verdict"], e.get("path"), (e.get("translated_to") or {}).get("port"))
+                    for e in json.loads(offline_exp.stdout)["exposure"]
+                    if e["protocol"] == "tcp" and e["ports"][0] <= 8081 <= e["ports"][1]]
+            assert hits and {(path, port) for _, _, path, port in hits} == {("forward", 80)}, hits
+    c.remove(force=True)
+
+
 def test_scan_arrives_through_the_containers_own_network_and_agrees(docker_lab, app_net):
     c = docker_lab.run("scanme", ["sh", "-c", "httpd -p 8080; exec httpd -f -p 80"], network=app_net)
     docker_lab.in_container(c, ["nft", "-f", "-"], input=CONTAINER_FW.replace("PORTS", "80"))

@@ -41,12 +41,15 @@ _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network
 
 
 class DecodeError(ValueError):
-    """Data that is not a valid encoding of the requested type; ``path`` leads to the value."""
+    """Data that is not a valid encoding of the requested type; ``path`` leads to the value.
+    ``wrong_value``: the value has the right JSON type but is not allowed (out of range, not
+    one of the literals, not an address)."""
 
-    def __init__(self, path: Path, message: str) -> None:
+    def __init__(self, path: Path, message: str, *, wrong_value: bool = False) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
+        self.wrong_value = wrong_value
 
     @property
     def where(self) -> str:
@@ -233,7 +236,7 @@ def _integer(data: Any, path: Path) -> int:
     if type(data) is not int:
         raise DecodeError(path, "expected an integer")
     if abs(data) > MAX_MAGNITUDE:
-        raise DecodeError(path, "integer out of range")
+        raise DecodeError(path, "integer out of range", wrong_value=True)
     return data
 
 
@@ -242,7 +245,7 @@ def _number(data: Any, path: Path) -> float:
         return float(data)
     if type(data) is float and data - data == 0:  # finite: inf - inf and nan - nan are nan
         return data
-    raise DecodeError(path, "expected a finite number")
+    raise DecodeError(path, "expected a finite number", wrong_value=type(data) in (int, float))
 
 
 def _null(data: Any, path: Path) -> None:
@@ -257,7 +260,7 @@ def _literal(tp: Any) -> _Decoder:
         for a in allowed:
             if type(data) is type(a) and data == a:
                 return a
-        raise DecodeError(path, f"expected {_describe(tp)}")
+        raise DecodeError(path, f"expected {_describe(tp)}", wrong_value=any(type(data) is type(a) for a in allowed))
 
     return check
 
@@ -271,7 +274,7 @@ def _ip(tp: Any) -> _Decoder:
         except ValueError:
             raise DecodeError(path, f"expected {_describe(tp)}") from None
         if str(value) != data:  # one spelling per value: the one str() gives
-            raise DecodeError(path, f"expected {_describe(tp)} written as {value}")
+            raise DecodeError(path, f"expected {_describe(tp)} written as {value}", wrong_value=True)
         return value
 
     return parse
@@ -299,14 +302,28 @@ def _tuple(tp: Any) -> _Decoder:
     return fixed
 
 
+def _shape(tp: Any) -> tuple[type, ...]:
+    """The JSON types a value of ``tp`` is encoded as."""
+    origin = typing.get_origin(tp)
+    if tp is float:
+        return (int, float)
+    if tp in _IP_TYPES:
+        return (str,)
+    if origin is Literal:
+        return tuple({type(a) for a in typing.get_args(tp)})
+    if origin in (tuple, frozenset):
+        return (list,)
+    if dataclasses.is_dataclass(tp):
+        return (dict,)
+    return (tp,)
+
+
 def _union(tp: Any) -> _Decoder:
     members = typing.get_args(tp)
     classes = {m.__name__: m for m in members if dataclasses.is_dataclass(m)}
     tagged = len(classes) > 1
     others = tuple(m for m in members if not (tagged and dataclasses.is_dataclass(m)))
-
-    objects = [m for m in others if dataclasses.is_dataclass(m)]
-    lists = [m for m in others if typing.get_origin(m) in (tuple, frozenset)]
+    shapes = [(m, _shape(m)) for m in others]
 
     def pick(data: Any, path: Path) -> Any:
         if tagged and type(data) is dict and TAG in data:
@@ -315,20 +332,14 @@ def _union(tp: Any) -> _Decoder:
             if cls is None:
                 raise DecodeError((*path, TAG), "expected one of " + ", ".join(sorted(classes)))
             return _dataclass(cls, tagged=True)(data, path)
-        # an object or a list can only be the one member of that shape: its errors are the ones to show
-        if type(data) is dict and len(objects) == 1:
-            return _decoder(objects[0])(data, path)
-        if type(data) is list and len(lists) == 1:
-            return _decoder(lists[0])(data, path)
-        for m in others:
+        for m in (m for m, shape in shapes if type(data) in shape):  # the first member that takes it
             try:
                 return _decoder(m)(data, path)
             except DecodeError as e:
-                if len(e.path) > len(path):  # it was of this shape, and wrong inside
+                if e.wrong_value or len(e.path) > len(path):  # of this member's shape, and wrong: that is the error
                     raise
-        shapes = [f"an object with {TAG} {n}" for n in sorted(classes)] if tagged else []
-        expected = " or ".join(shapes + [_describe(m) for m in others])
-        raise DecodeError(path, f"expected {expected}")
+        described = [f"an object with {TAG} {n}" for n in sorted(classes)] if tagged else []
+        raise DecodeError(path, "expected " + " or ".join(described + [_describe(m) for m in others]))
 
     return pick
 
