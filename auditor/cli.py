@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import signal
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EnvironmentProblem, FwauditError, InternalError, Terminated
-from auditor.report.formats import RENDERERS, VERIFY_FORMATS
 from auditor.untrusted import escape, excerpt
 
 app = typer.Typer(
@@ -46,38 +45,74 @@ fleet_app = typer.Typer(help="Merge the audit reports of many hosts (e.g. from c
 app.add_typer(fleet_app, name="fleet")
 
 
-def _choices(name: str, values: tuple[str, ...] | list[str]) -> type[Enum]:
-    """An option's choices as the Enum typer wants (its values are the names)."""
-    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
+# Choices of options, as typer wants them: the renderers' format names
+# (auditor.report.formats; a test holds them equal), the severities, the protocols.
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
-OutputFormat = _choices("OutputFormat", ["text", "json"])
-ReportFormat = _choices("ReportFormat", list(RENDERERS["audit"]))
-VerifyFormat = _choices("VerifyFormat", VERIFY_FORMATS)
-FleetFormat = _choices("FleetFormat", list(RENDERERS["fleet"]))
-FailOn = _choices("FailOn", ["info", "low", "medium", "high", "critical"])
-Protocols = _choices("Protocols", ["tcp", "udp", "all"])
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+    prometheus = "prometheus"
+    html = "html"
+
+
+class VerifyFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+class FleetFormat(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+    junit = "junit"
+    prometheus = "prometheus"
+
+
+class FailOn(StrEnum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Protocols(StrEnum):
+    tcp = "tcp"
+    udp = "udp"
+    all = "all"
+
 
 TargetOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--target", "-t", help="Where to look: host (root network namespace, the default), netns:NAME, "
                                         "pid:PID, container:NAME."),
 ]
 SnapshotOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--snapshot", help="A snapshot file ('fwaudit snapshot') instead of a live target: no root needed."),
 ]
 RulesetsOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: "
                                          "to force the format. Files are taken as loaded in the order given (at equal "
                                          "priority the chain loaded last runs first)."),
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]  # type: ignore[valid-type]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is stdout.")]
-FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]  # type: ignore[valid-type]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write the report to this regular file (atomically, keeping its mode) instead of stdout; - is "
+                           "stdout.")]
+FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 if a finding has at least this severity.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print nothing unless there are findings at or above --fail-on (for cron).")]
 
 
 def _emit(text: str) -> None:
@@ -94,14 +129,14 @@ def _deliver(text: str, output: Path | None, *, quiet: bool = False, failing: bo
         _emit(text)
 
 
-def _render(kind: str, fmt: Enum, *args: object) -> str:
+def _render(kind: str, fmt: StrEnum, *args: object) -> str:
     from auditor.report.formats import render
 
     return render(kind, fmt.value, *args)
 
 
 @app.command()
-def listeners(target: TargetOpt = None, fmt: FormatOpt = OutputFormat.text) -> None:  # type: ignore[attr-defined]
+def listeners(target: TargetOpt = None, fmt: FormatOpt = OutputFormat.text) -> None:
     """List listening TCP and bound UDP sockets (IPv4 and IPv6) with their processes."""
     from auditor.app.listeners import listeners as run
 
@@ -110,17 +145,25 @@ def listeners(target: TargetOpt = None, fmt: FormatOpt = OutputFormat.text) -> N
 
 @app.command()
 def exposure(
-    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
+    in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")],
+    target: Annotated[str | None, typer.Option(
+        "--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
     ruleset: RulesetsOpt = None,
     snapshot: SnapshotOpt = None,
-    in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
-    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
-    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
-    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
-    interface: Annotated[Optional[list[str]], typer.Option("--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
-    forwarding: Annotated[Optional[bool], typer.Option("--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other hosts/containers); unknown if not given.")] = None,
-    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
+    destination: Annotated[str | None, typer.Option(
+        "--destination", "-d", help="Destination address (default: the interface's primary address; required "
+                                    "with --ruleset).")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,
+    zone: Annotated[list[str] | None, typer.Option(
+        "--zone", "-z", help="Policy zone to use as sources; repeatable (needs --policy).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
+    interface: Annotated[list[str] | None, typer.Option(
+        "--interface", help="Offline only: NAME=ADDR/LEN of the host, repeatable (for DNAT/addrtype decisions).")] = None,
+    forwarding: Annotated[bool | None, typer.Option(
+        "--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other "
+                                             "hosts/containers); unknown if not given.")] = None,
+    fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """What the firewall does with every new inbound TCP/UDP connection, per source and port
     range, and which rule decided it (live from a target, from a snapshot, or offline from
@@ -135,10 +178,10 @@ def exposure(
 
 @app.command()
 def rules(
-    target: Annotated[Optional[str], typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="host, netns:NAME, pid:PID or container:NAME.")] = None,
     ruleset: RulesetsOpt = None,
     snapshot: SnapshotOpt = None,
-    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
+    fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Show the firewall as fwaudit reads it: every table, chain and rule of every backend, with
     the parts it does not understand marked."""
@@ -171,13 +214,17 @@ def audit(
     policy: PolicyOpt,
     target: TargetOpt = None,
     snapshot: SnapshotOpt = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,  # type: ignore[valid-type, attr-defined]
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
+    fail_on: FailOnOpt = FailOn.high,
     quiet: QuietOpt = False,
-    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="Report only findings that are new since this accepted JSON report (drift).")] = None,
-    no_firewall: Annotated[bool, typer.Option("--no-firewall", help="Skip the firewall view (declared vs listening only).")] = False,
-    scan: Annotated[bool, typer.Option("--scan", help="Also probe the target from each zone (a representative address per zone) and flag model/probe disagreements (FWA107).")] = False,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="Report only findings that are new since this accepted JSON report (drift).")] = None,
+    no_firewall: Annotated[bool, typer.Option(
+        "--no-firewall", help="Skip the firewall view (declared vs listening only).")] = False,
+    scan: Annotated[bool, typer.Option(
+        "--scan", help="Also probe the target from each zone (a representative address per zone) and flag "
+                       "model/probe disagreements (FWA107).")] = False,
 ) -> None:
     """Reconcile declared, listening and firewall views into findings; exit 1 on findings at or
     above --fail-on. One audit per target runs at a time (a second one exits with a message)."""
@@ -210,11 +257,14 @@ def baseline_accept(
 
 @fleet_app.command("report")
 def fleet_report(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Host reports: audit JSON files or {host, status, error} records, or directories of them (*.json).")],
-    fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,  # type: ignore[valid-type, attr-defined]
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH...", help="Host reports: audit JSON files or {host, status, error} records, or directories of them "
+                                "(*.json).")],
+    fmt: Annotated[FleetFormat, typer.Option("--format", "-f", help="Report format.")] = FleetFormat.text,
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
-    keep_going: Annotated[bool, typer.Option("--keep-going", help="Report the other hosts even if some files are not host reports (exit 2 all the same).")] = False,
+    fail_on: FailOnOpt = FailOn.high,
+    keep_going: Annotated[bool, typer.Option(
+        "--keep-going", help="Report the other hosts even if some files are not host reports (exit 2 all the same).")] = False,
 ) -> None:
     """Merge per-host audit reports into one fleet report: per host status, counts and worst
     finding; per finding and port the hosts that have it. Exit 1 when a host has a finding at
@@ -243,15 +293,23 @@ def fleet_report(
 @app.command()
 def verify(
     policy: PolicyOpt,
-    ruleset: Annotated[list[str], typer.Option("--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable, taken as loaded in the order given (at equal priority the chain loaded last runs first).")],
-    interface: Annotated[list[str], typer.Option("--interface", help="NAME=ADDR/LEN of the host the ruleset is for; repeatable, at least one.")],
-    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Report format.")] = VerifyFormat.text,  # type: ignore[valid-type, attr-defined]
+    ruleset: Annotated[list[str], typer.Option(
+        "--ruleset", "-r", help="Candidate ruleset file (iptables-save or nft); repeatable, taken as loaded in the order "
+                                "given (at equal priority the chain loaded last runs first).")],
+    interface: Annotated[list[str], typer.Option(
+        "--interface", help="NAME=ADDR/LEN of the host the ruleset is for; repeatable, at least one.")],
+    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Report format.")] = VerifyFormat.text,
     output: OutputOpt = None,
-    fail_on: FailOnOpt = FailOn.high,  # type: ignore[attr-defined]
-    forwarding: Annotated[bool, typer.Option("--forwarding/--no-forwarding", help="Whether the host forwards (DNAT to other hosts/containers).")] = False,
-    against: Annotated[Optional[list[str]], typer.Option("--against", help="Older ruleset file(s): show what the candidate opens or closes compared to them.")] = None,
-    against_target: Annotated[Optional[str], typer.Option("--against-target", help="Live target to compare the candidate with.")] = None,
-    prove: Annotated[bool, typer.Option("--prove", help="Also load the candidate into a throwaway lab copy of the host (root) and probe it from every zone.")] = False,
+    fail_on: FailOnOpt = FailOn.high,
+    forwarding: Annotated[bool, typer.Option(
+        "--forwarding/--no-forwarding", help="Whether the host forwards (DNAT to other hosts/containers).")] = False,
+    against: Annotated[list[str] | None, typer.Option(
+        "--against", help="Older ruleset file(s): show what the candidate opens or closes compared to them.")] = None,
+    against_target: Annotated[str | None, typer.Option(
+        "--against-target", help="Live target to compare the candidate with.")] = None,
+    prove: Annotated[bool, typer.Option(
+        "--prove", help="Also load the candidate into a throwaway lab copy of the host (root) and probe it from every"
+                        " zone.")] = False,
 ) -> None:
     """Check candidate ruleset files against the policy before they ship: every declared
     service reachable from its zones, nothing undeclared reachable (no root needed)."""
@@ -269,15 +327,19 @@ def verify(
 @app.command()
 def scan(
     target: Annotated[str, typer.Option("--target", "-t", help="netns:NAME, pid:PID, container:NAME or host.")],
-    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address to probe from; repeatable.")] = None,
-    zone: Annotated[Optional[list[str]], typer.Option("--zone", "-z", help="Probe from a representative address of this policy zone; repeatable.")] = None,
-    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source address to probe from; repeatable.")] = None,
+    zone: Annotated[list[str] | None, typer.Option(
+        "--zone", "-z", help="Probe from a representative address of this policy zone; repeatable.")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Policy file defining the zones.")] = None,
     ports: Annotated[str, typer.Option("--ports", help="Ports, e.g. 1-1024,8080.")] = "1-1024",
-    protocol: Annotated[Protocols, typer.Option("--protocol", help="tcp, udp or all.")] = Protocols.tcp,  # type: ignore[valid-type, attr-defined]
-    destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Address to scan (default: the target's first address / the container's).")] = None,
-    bridge: Annotated[Optional[str], typer.Option("--bridge", help="Attach to this bridge of the target instead of a dedicated veth.")] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Put the static verdict beside each scanned range and flag disagreements.")] = False,
-    fmt: FormatOpt = OutputFormat.text,  # type: ignore[attr-defined]
+    protocol: Annotated[Protocols, typer.Option("--protocol", help="tcp, udp or all.")] = Protocols.tcp,
+    destination: Annotated[str | None, typer.Option(
+        "--destination", "-d", help="Address to scan (default: the target's first address / the container's).")] = None,
+    bridge: Annotated[str | None, typer.Option(
+        "--bridge", help="Attach to this bridge of the target instead of a dedicated veth.")] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Put the static verdict beside each scanned range and flag disagreements.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Probe the target from a vantage-point namespace fwaudit creates (and removes): SYN scan
     for TCP (connect scan without raw sockets), payload probes for UDP."""
@@ -306,7 +368,7 @@ def snapshot(
 
 
 @app.command()
-def checks(fmt: FormatOpt = OutputFormat.text) -> None:  # type: ignore[attr-defined]
+def checks(fmt: FormatOpt = OutputFormat.text) -> None:
     """List every check fwaudit runs: id, title and severity (for --fail-on and baselines)."""
     from auditor.app.checks import checks as run
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from auditor.errors import AlreadyRunning
 from auditor.rundir import open_private_file, open_run_dir, run_dir_path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from auditor.model.host import HostContext, Interface, Route
+from auditor.model.host import HostContext, Interface, IPInterface, Route
 
 _ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
 RT_TABLE_MAIN = 254
@@ -23,7 +23,7 @@ def collect_host() -> HostContext:
         masters = {
             link["index"]: link.get_attr("IFLA_MASTER") for link in ipr.get_links()
         }
-        addrs: dict[int, list] = {i: [] for i in names}
+        addrs: dict[int, list[IPInterface]] = {i: [] for i in names}
         for a in ipr.get_addr():
             addr = a.get_attr("IFA_ADDRESS")
             if a["family"] == 2 and a.get_attr("IFA_LOCAL"):

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Union
 
 from auditor.collect import xtvalues as xv
-from auditor.collect.xtvalues import quote
 from auditor.collect.xtextensions import (
     TWO_WORD_KINDS,
     ArgError,
@@ -33,6 +32,7 @@ from auditor.collect.xtextensions import (
     parse_value,
     target_extension,
 )
+from auditor.collect.xtvalues import quote
 
 MAX_PARAM = 1023  # add_param: "Parameter too long!"
 MAX_ARGC = 255 - 4  # argv also holds the program name and "-t TABLE"

@@ -17,8 +17,8 @@ the file and line, never a guess. Messages quote at most a short escaped excerpt
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from auditor.collect.gcpause import gc_paused
 from auditor.collect.iptcommand import (

@@ -7,8 +7,9 @@ so nothing on the host is touched. Includes are resolved here first, the way use
 (relative to the including file, globs sorted): each included file is read within the input
 limits (regular files only, size cap, UTF-8 — a FIFO, ``/dev/zero`` or ``/dev/urandom`` is a
 clear error) and nft gets private copies (in a directory only the caller can open) with the
-includes rewritten to them, so what it reads is exactly what was checked and nothing else. nft's error output is never passed on: only the file, the line and
-a short excerpt of nft's own message. A structural scan of the sources then attaches the file
+includes rewritten to them, so what it reads is exactly what was checked and nothing else.
+nft's error output is never passed on: only the file, the line and a short excerpt of nft's
+own message. A structural scan of the sources then attaches the file
 and line of every chain and rule, for messages and SARIF.
 """
 
@@ -25,10 +26,10 @@ from typing import Any
 
 from auditor.collect.gcpause import gc_paused
 from auditor.collect.nftjson import chain_devices_from_listing, rule_texts_from_listing, tables_from_nft_json
-from auditor.target.runner import run_command
 from auditor.errors import EnvironmentProblem, FwauditError, InputError, LocatedInputError
 from auditor.inputs import read_input_file
 from auditor.model.ruleset import HookEntry, Table
+from auditor.target.runner import run_command
 from auditor.untrusted import escape, excerpt
 
 SEP = "=====fwaudit-nft-separator====="
@@ -253,7 +254,8 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
         raise EnvironmentProblem("nft -j list ruleset printed something that is not JSON") from None
     lines, chain_lines = scan_lines(sources)
     return tables_from_nft_json(doc, backend="file", rule_texts=rule_texts_from_listing(listing),
-                                chain_devices=chain_devices_from_listing(listing), lines=lines, chain_lines=chain_lines, source=str(path))
+                                chain_devices=chain_devices_from_listing(listing), lines=lines,
+                                chain_lines=chain_lines, source=str(path))
 
 
 def _load_error(stderr: str, main: Path, originals: dict[str, Path]) -> FwauditError:

@@ -12,8 +12,9 @@ import ipaddress
 import json
 import re
 import socket
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.collect.gcpause import gc_paused
 from auditor.errors import EnvironmentProblem
@@ -288,7 +289,7 @@ def _nondeterministic(kind: str, value: Any, text: str) -> NondeterministicMatch
         first = not value.get("inv", False)
     elif kind == "ct count" and isinstance(value, dict) and isinstance(value.get("val"), int):
         over = bool(value.get("inv", False))  # "ct count over N"
-        first = (1 > value["val"]) if over else (1 <= value["val"])
+        first = (value["val"] < 1) if over else (value["val"] >= 1)
     elif kind in ("meter", "set") and isinstance(value, dict):
         stmt = value.get("stmt")
         inner = stmt[0] if isinstance(stmt, list) and len(stmt) == 1 else stmt

@@ -53,11 +53,11 @@ def socket_owner_groups(*, skip: int = 0) -> Groups:
     users: dict[int, str] = {}
     procs: dict[int, Process | None] = {}
     groups: Groups = []
-    for pids, inodes in by_pids.items():
-        for pid in pids:
+    for held_by, inodes in by_pids.items():
+        for pid in held_by:
             if pid not in procs:
                 procs[pid] = _process(pid, users)
-        owners = tuple(sorted({p for pid in pids if (p := procs[pid]) is not None}))
+        owners = tuple(sorted({p for pid in held_by if (p := procs[pid]) is not None}))
         if owners:
             groups.append((owners, inodes))
     return groups
@@ -95,7 +95,7 @@ class OwnerWalk:
                 os._exit(0)
         self._pid, self._read_fd = pid, read_fd
 
-    def __enter__(self) -> "OwnerWalk":
+    def __enter__(self) -> OwnerWalk:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,8 +112,9 @@ class OwnerWalk:
         os.waitpid(self._pid, 0)
         self._pid = 0
         try:
-            return pickle.loads(data)
-        except Exception:  # noqa: BLE001 - the child died mid-walk: walk here instead
+            groups: Groups = pickle.loads(data)
+            return groups
+        except Exception:
             return socket_owner_groups()
 
     def owners(self) -> dict[int, tuple[Process, ...]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from auditor.errors import EnvironmentProblem, InputError
 from auditor.inputs import read_input_file
+from auditor.model.host import HostContext
 from auditor.model.ruleset import Ruleset, Table
 from auditor.untrusted import escape
 
@@ -173,7 +174,7 @@ def _parse_iptables(text: str, name: str, version: int | None) -> tuple[int, tup
     raise max(errors.values(), key=lambda e: e.line or 0)
 
 
-def collect_firewall_view():  # type: ignore[no-untyped-def]
+def collect_firewall_view() -> tuple[Ruleset, HostContext]:
     """Rules and host facts of the current namespace, in one trip into the target."""
     from auditor.collect.host import collect_host
 

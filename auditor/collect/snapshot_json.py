@@ -49,7 +49,8 @@ def parse_snapshot(text: str, source: str) -> HostSnapshot:
     try:
         return codec.decode(HostSnapshot, data)
     except codec.DecodeError as e:
-        raise InputError(f"{shown}: not a valid fwaudit snapshot: at {excerpt(e.where, 120)}: {excerpt(e.message, 160)}") from None
+        raise InputError(f"{shown}: not a valid fwaudit snapshot: at {excerpt(e.where, 120)}: "
+                         f"{excerpt(e.message, 160)}") from None
     except RecursionError:
         raise InputError(f"{shown}: not a valid fwaudit snapshot (nested too deeply)") from None
 

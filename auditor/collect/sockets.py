@@ -33,13 +33,20 @@ _REQ = struct.Struct("=BBBxI48s")  # family, protocol, ext, pad, states, sockid
 _HDR_MSG = struct.Struct("=IH10x BB2x 2s2x 16s16x I8x12x II")
 _RTA = struct.Struct("=HH")
 
+#: One decoded socket: (family, state, source address bytes, port, bound ifindex, uid, inode,
+#: IPV6_V6ONLY or None).
+Raw = tuple[int, int, bytes, int, int, int, int, bool | None]
+#: One socket as the view lists it, before its owners are known: (protocol, port, family,
+#: address, bound interface, dual-stack, inode).
+Row = tuple[str, int, str, str, str | None, bool, int]
+
 
 def _request(family: int, protocol: int, states: int, seq: int) -> bytes:
     body = _REQ.pack(family, protocol, 0, states, b"\0" * 48)
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
 
 
-def parse_messages(data: bytes, out: list[tuple]) -> bool:
+def parse_messages(data: bytes, out: list[Raw]) -> bool:
     """Decode one recv() worth of messages into ``out``; True once the dump is done.
 
     Each entry: (family, state, src bytes, sport, bound ifindex, uid, inode, v6only or None).
@@ -78,12 +85,12 @@ def parse_messages(data: bytes, out: list[tuple]) -> bool:
     return False
 
 
-def _dump(family: int, protocol: int, states: int) -> list[tuple]:
+def _dump(family: int, protocol: int, states: int) -> list[Raw]:
     try:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     except OSError as e:
         raise EnvironmentProblem(f"cannot open a netlink sock_diag socket: {e}") from None
-    out: list[tuple] = []
+    out: list[Raw] = []
     with s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         s.sendto(_request(family, protocol, states, 1), (0, 0))
@@ -96,7 +103,7 @@ def _dump(family: int, protocol: int, states: int) -> list[tuple]:
 
 def collect_listeners() -> tuple[Listener, ...]:
     """Every TCP LISTEN and bound UDP socket in this network namespace, with owners."""
-    rows: list[tuple] = []
+    rows: list[Row] = []
     with OwnerWalk() as walk:  # the /proc walk runs on the other core meanwhile
         for family in (socket.AF_INET, socket.AF_INET6):
             for proto, state in (("tcp", TCP_LISTEN), ("udp", TCP_CLOSE)):
@@ -107,11 +114,11 @@ def collect_listeners() -> tuple[Listener, ...]:
                  for proto, port, fam, addr, iface, dual, inode in rows)
 
 
-def _rows(proto: str, raw: list[tuple]) -> list[tuple]:
+def _rows(proto: str, raw: list[Raw]) -> list[Row]:
     """Decoded sockets, everything but the owners: done while the owner walk runs."""
     names: dict[int, str] = {}
     addrs: dict[tuple[int, bytes], tuple[str, str]] = {}  # most sockets share a few addresses
-    rows = []
+    rows: list[Row] = []
     for family, _state, src, port, ifindex, _uid, inode, v6only in raw:
         key = (family, src)
         if key not in addrs:

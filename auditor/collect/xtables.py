@@ -21,11 +21,12 @@ import os
 import re
 import shutil
 import threading
+from typing import Any
 
 from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
-from auditor.target.runner import run_command
 from auditor.errors import EnvironmentProblem
 from auditor.model.ruleset import Table
+from auditor.target.runner import run_command
 from auditor.untrusted import excerpt
 
 _IPTC_LOCK = threading.Lock()  # libiptc is not thread-safe (crashes seen with 8 threads)
@@ -118,7 +119,7 @@ def iptc_save_text(version: int, names: list[str]) -> str:
         return "\n".join(out) + "\n"
 
 
-def _iptc_rule_text(chain: str, rule, version: int) -> str:
+def _iptc_rule_text(chain: str, rule: Any, version: int) -> str:
     parts = [f"-A {chain}"]
     any_addr = ("0.0.0.0/0.0.0.0", "0.0.0.0/0") if version == 4 else ("::/0",)
     for attr, opt in (("src", "-s"), ("dst", "-d")):
@@ -144,7 +145,7 @@ def _iptc_rule_text(chain: str, rule, version: int) -> str:
     return " ".join(parts)
 
 
-def _saved(ext, ip) -> str:
+def _saved(ext: Any, ip: Any) -> str:
     """An extension's own save() output — exactly what iptables-save prints after its name."""
     buf = ext._get_saved_buf(ip)
     if buf is None:

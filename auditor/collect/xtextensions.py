@@ -17,8 +17,9 @@ one that may repeat. Kinds without a checker (``s``) accept any string.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from auditor.collect import xtvalues as xv
 from auditor.collect.xtvalues import quote
@@ -807,7 +808,7 @@ _MATCH_CONVERTERS: dict[str, Callable[[ExtensionUse, RuleContext], list[Match]]]
     "addrtype": _addrtype, "mark": _mark, "connmark": _mark, "iprange": _iprange, "icmp": _icmp, "icmp6": _icmp,
     "pkttype": _pkttype, "comment": _comment, "set": _set, "physdev": _physdev, "rpfilter": _rpfilter,
     "string": _payload, "u32": _payload,
-    **{name: _nondeterministic for name in NONDETERMINISTIC},
+    **dict.fromkeys(NONDETERMINISTIC, _nondeterministic),
 }
 
 

@@ -87,10 +87,12 @@ class Assumed:
 class Not:
     """The complement of a sub-space (a negated symbolic match)."""
 
-    inner: Union[Space, tuple[Space, ...]]
+    inner: Space | tuple[Space, ...]
 
 
 Cond = Union[bool, Space, tuple[Space, ...], Not, Uncertain, Assumed]
+#: A match's condition before negation (only :func:`condition` builds a :class:`Not`).
+Positive = Union[bool, Space, tuple[Space, ...], Uncertain, Assumed]
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ class AddressFacts:
                 return device
         return None
 
-    def addresses_routed_via(self, predicate: "DevicePredicate") -> IntervalSet:
+    def addresses_routed_via(self, predicate: DevicePredicate) -> IntervalSet:
         out: IntervalSet = ()
         for space, device in self.routes:
             if predicate(device):
@@ -193,7 +195,7 @@ class DevicePredicate:
         return device == self.iif if self.strict else True
 
 
-def _compare_range(value: tuple[int, int], ranges: IntervalSet) -> Cond:
+def _compare_range(value: tuple[int, int], ranges: IntervalSet) -> Positive:
     """A concrete value that may itself be a range (DNAT to a range): all, none, or unknown."""
     inside = iv.intersect(((value[0], value[1]),), ranges)
     if not inside:
@@ -206,7 +208,7 @@ def _compare_range(value: tuple[int, int], ranges: IntervalSet) -> Cond:
 _SPORT_REASON = "depends on the client's source port, which a static audit cannot fix"
 
 
-def _client_port(ranges: IntervalSet) -> Cond:
+def _client_port(ranges: IntervalSet) -> Positive:
     covered = iv.intersect(_norm(tuple(ranges)), ALL_PORTS)
     if covered == ALL_PORTS:
         return True
@@ -215,14 +217,14 @@ def _client_port(ranges: IntervalSet) -> Cond:
     return Uncertain(_SPORT_REASON)
 
 
-def _service_port(ranges: IntervalSet, st: PacketState) -> Cond:
+def _service_port(ranges: IntervalSet, st: PacketState) -> Positive:
     ranges = _norm(tuple(ranges))
     if st.dport is None:
         return Space(dport=ranges)
     return _compare_range(st.dport, ranges)
 
 
-def _client_address(ranges: IntervalSet, st: PacketState) -> Cond:
+def _client_address(ranges: IntervalSet, st: PacketState) -> Positive:
     if st.client_hidden:
         return Uncertain("the reply is still addressed to the source-NAT address here")
     return Space(saddr=_norm(tuple(ranges)))
@@ -233,7 +235,7 @@ def _is_client_side(field: str, st: PacketState) -> bool:
     return (field == "saddr") != st.reply
 
 
-def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
+def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Positive | None:
     """The condition before negation; ``None`` means "never holds, negated or not" (the
     kernel's NFT_BREAK / xt_conntrack without a conntrack entry)."""
     if isinstance(m, ProtocolMatch):
@@ -301,7 +303,7 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Cond | None:
 _PICKUP = "conntrack would pick up a connection whose first packets it did not track"
 
 
-def _interface(m: InterfaceMatch, st: PacketState) -> Cond:
+def _interface(m: InterfaceMatch, st: PacketState) -> Positive:
     name = st.iif if m.field == "iif" else st.oif
     if name is None:
         if m.field == "oif" and all(p == "lo" for p in m.names):
@@ -311,7 +313,7 @@ def _interface(m: InterfaceMatch, st: PacketState) -> Cond:
     return any(interface_matches(p, name) for p in m.names)
 
 
-def _ct_state(m: ConntrackStateMatch, st: PacketState) -> Cond:
+def _ct_state(m: ConntrackStateMatch, st: PacketState) -> Positive:
     if st.ct == "pickup":
         return Uncertain(_PICKUP)
     if st.ct == "none":
@@ -330,7 +332,7 @@ def _ct_state(m: ConntrackStateMatch, st: PacketState) -> Cond:
 _STATUS_ALIASES = {"seen-reply": "seen_reply"}
 
 
-def _ct_status(m: ConntrackStatusMatch, st: PacketState) -> Cond:
+def _ct_status(m: ConntrackStatusMatch, st: PacketState) -> Positive | None:
     if st.ct == "pickup":
         return Uncertain(_PICKUP)
     if st.ct not in _TRACKED:
@@ -348,7 +350,7 @@ def _ct_status(m: ConntrackStatusMatch, st: PacketState) -> Cond:
     return False
 
 
-def _ct_original(m: ConntrackOriginalMatch, st: PacketState) -> Cond:
+def _ct_original(m: ConntrackOriginalMatch, st: PacketState) -> Positive | None:
     if st.ct == "pickup":
         return Uncertain(_PICKUP)
     if st.ct not in _TRACKED:
@@ -367,7 +369,7 @@ def _ct_original(m: ConntrackOriginalMatch, st: PacketState) -> Cond:
 _ROUTE_TYPES = frozenset({"LOCAL", "UNICAST", "BROADCAST", "MULTICAST"})
 
 
-def _addrtype(m: AddrTypeMatch, st: PacketState, facts: AddressFacts) -> Cond:
+def _addrtype(m: AddrTypeMatch, st: PacketState, facts: AddressFacts) -> Positive:
     if m.limit_iface is not None:
         return Uncertain("addrtype with --limit-iface depends on per-interface routes")
     if m.types - _ROUTE_TYPES:
@@ -460,7 +462,7 @@ def icmp_type(version: int, text: str) -> tuple[int, int | None] | None:
     return (_ICMP4 if version == 4 else _ICMP6).get(t)
 
 
-def _icmp_type(m: IcmpTypeMatch, st: PacketState) -> Cond:
+def _icmp_type(m: IcmpTypeMatch, st: PacketState) -> Positive | None:
     if st.icmp is None or m.version != st.version:
         return None
     for text in m.types:
@@ -473,7 +475,7 @@ def _icmp_type(m: IcmpTypeMatch, st: PacketState) -> Cond:
     return False
 
 
-def _physdev(m: PhysdevMatch, st: PacketState, facts: AddressFacts) -> Cond:
+def _physdev(m: PhysdevMatch, st: PacketState, facts: AddressFacts) -> Positive:
     if facts.bridges is None:
         return Uncertain(f"'{m.text}': whether packets cross a bridge is unknown offline")
     crossing = {st.iif, st.oif} & facts.bridges
@@ -483,7 +485,7 @@ def _physdev(m: PhysdevMatch, st: PacketState, facts: AddressFacts) -> Cond:
     return not (m.options - m.inverted)
 
 
-def _reverse_path(m: ReversePathMatch, st: PacketState, facts: AddressFacts) -> Cond:
+def _reverse_path(m: ReversePathMatch, st: PacketState, facts: AddressFacts) -> Positive:
     predicate = DevicePredicate(m.strict, st.iif)
     if st.reply:
         if st.daddr[0] != st.daddr[1]:
@@ -494,7 +496,7 @@ def _reverse_path(m: ReversePathMatch, st: PacketState, facts: AddressFacts) -> 
     return Space(saddr=facts.addresses_routed_via(predicate))
 
 
-def _set_elements(m: SetElementMatch, st: PacketState) -> Cond:
+def _set_elements(m: SetElementMatch, st: PacketState) -> Positive | None:
     if m.version is not None and m.version != st.version:
         return None
     spaces: list[Space] = []

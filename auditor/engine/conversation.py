@@ -21,8 +21,8 @@ way out → silence → ``drop``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from auditor.engine.conditions import TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, PacketState
 from auditor.engine.intervals import IntervalSet

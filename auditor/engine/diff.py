@@ -23,7 +23,7 @@ def diff_views(before: Sequence[ZoneExposure], after: Sequence[ZoneExposure]) ->
                 if o.protocol != e.protocol or o.verdict == e.verdict:
                     continue
                 old_net = ipaddress.ip_network(o.source)
-                if not new_net.overlaps(old_net):  # type: ignore[arg-type]  # prefixes of one family nest or are disjoint
+                if not new_net.overlaps(old_net):  # prefixes nest or are disjoint
                     continue
                 lo, hi = max(o.ports[0], e.ports[0]), min(o.ports[1], e.ports[1])
                 if lo <= hi:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from auditor.engine import intervals as iv
 from auditor.engine.conditions import AddressFacts, PacketState
@@ -74,6 +74,7 @@ def evaluate_exposure(
             payload=proto_name != "tcp",
         )
         start = Region(all_sources, (query.ports,), state)
+        results: list[Result]
         if orderings is None:
             results = [(all_sources, (query.ports,), _too_many_orders(ambiguous))]
         else:

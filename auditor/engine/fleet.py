@@ -9,13 +9,12 @@ from typing import Any
 from auditor.model.fleet import (
     CellVerdict,
     ExposureGroup,
-    Fleet,
     FindingGroup,
+    Fleet,
     HostReport,
     InputProblem,
 )
 from auditor.untrusted import escape
-
 
 # -- merging --------------------------------------------------------------------------------------
 

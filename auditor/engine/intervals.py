@@ -7,7 +7,7 @@ integers: 0.0.0.0/0 is one range, not four billion points.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 Range = tuple[int, int]
 IntervalSet = tuple[Range, ...]

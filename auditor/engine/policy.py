@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Any, Literal, Union
 
-from auditor.engine.policy_yaml import load_plain
+from auditor.engine.policy_yaml import Lines, load_plain
 from auditor.errors import LocatedInputError
 from auditor.model.policy import Policy, Service, Zone
 from auditor.untrusted import excerpt
@@ -32,17 +33,17 @@ def parse_policy(text: str, source: str) -> Policy:
     if not isinstance(data, dict):
         raise LocatedInputError("a policy must be a mapping (version, name, zones, services …)", source, 1)
     doc = _validate(data, lines, problems)
-    if doc is not None:
-        policy = _build(doc, data, lines, source, problems)
+    policy = _build(doc, data, lines, source, problems) if doc is not None else None
     if problems:
         problems.sort(key=lambda x: x[0])
         line, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         raise LocatedInputError(excerpt(msg, MAX_MESSAGE - len(more)) + more, source, line)
+    assert policy is not None  # _validate and _build record a problem whenever they give up
     return policy
 
 
-def _line(lines: dict[tuple, int], path: tuple) -> int:
+def _line(lines: Lines, path: tuple[Any, ...]) -> int:
     while path and path not in lines:
         path = path[:-1]
     return lines.get(path, 1)
@@ -53,7 +54,7 @@ def _line(lines: dict[tuple, int], path: tuple) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _models():
+def _models() -> Any:
     from typing import Annotated
 
     from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -69,13 +70,13 @@ def _models():
 
     class ServiceDoc(Strict):
         name: StrictStr = Field(min_length=1)
-        protocol: Union[Literal["tcp", "udp"], Annotated[list[Literal["tcp", "udp"]], Field(min_length=1)]]
+        protocol: Literal["tcp", "udp"] | Annotated[list[Literal["tcp", "udp"]], Field(min_length=1)]
         port: PortSpec | None = None
-        ports: Union[PortSpec, list[PortSpec], None] = None
+        ports: PortSpec | list[PortSpec] | None = None
         zones: list[StrictStr] = []
         process: StrictStr | None = None
         processes: Annotated[list[StrictStr], Field(min_length=1)] | None = None
-        bind: Union[Literal["any", "loopback"], Annotated[list[StrictStr], Field(min_length=1)]] = "any"
+        bind: Literal["any", "loopback"] | Annotated[list[StrictStr], Field(min_length=1)] = "any"
         optional: StrictBool = False
         description: StrictStr = ""
 
@@ -86,16 +87,16 @@ def _models():
         default: Literal["deny", "allow"] = "deny"
         require_explicit_rules: StrictBool = False
         ignore_processes: list[StrictStr] = []
-        zones: dict[StrictStr, Union[Annotated[list[StrictStr], Field(min_length=1)], ZoneDoc]] = Field(min_length=1)
+        zones: dict[StrictStr, Annotated[list[StrictStr], Field(min_length=1)] | ZoneDoc] = Field(min_length=1)
         services: list[ServiceDoc] = []
 
     return PolicyDoc
 
 
-_PolicyDoc = None
+_PolicyDoc: Any = None
 
 
-def _validate(data: dict, lines: dict[tuple, int], problems: list[tuple[int, str]]):
+def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]]) -> Any:
     global _PolicyDoc
     from pydantic import ValidationError
 
@@ -104,7 +105,7 @@ def _validate(data: dict, lines: dict[tuple, int], problems: list[tuple[int, str
     try:
         return _PolicyDoc.model_validate(data)
     except ValidationError as e:
-        seen: set[tuple] = set()
+        seen: set[tuple[Any, ...]] = set()
         for err in e.errors():
             loc = _clean_loc(err["loc"], data)
             if loc in seen:
@@ -115,18 +116,15 @@ def _validate(data: dict, lines: dict[tuple, int], problems: list[tuple[int, str
         return None
 
 
-def _clean_loc(loc: tuple, data: Any) -> tuple:
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """Drop pydantic's union-branch names from a location (``zones.lan.list[str]`` …)."""
-    out: list = []
+    out: list[Any] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
+        if (isinstance(cur, dict) and part in cur) or (isinstance(cur, list) and isinstance(part, int) and part < len(cur)):
             out.append(part)
             cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and not out[-1:] == [part]:
+        elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and out[-1:] != [part]:
             # a missing or extra key: keep it as the last element
             if part.isidentifier() and not any(c in part for c in "[]") and part not in ("ZoneDoc", "ServiceDoc"):
                 out.append(part)
@@ -134,7 +132,7 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
     return tuple(out)
 
 
-def _path_text(loc: tuple) -> str:
+def _path_text(loc: tuple[Any, ...]) -> str:
     out = ""
     for p in loc:
         out += f"[{p}]" if isinstance(p, int) else (f".{excerpt(str(p), 40)}" if out else excerpt(str(p), 40))
@@ -152,7 +150,7 @@ def _shown(value: Any) -> str:
     return excerpt(repr(value), 60)
 
 
-def _message(loc: tuple, err: dict) -> str:
+def _message(loc: tuple[Any, ...], err: Mapping[str, Any]) -> str:
     where = _path_text(loc)
     kind = err["type"]
     if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
@@ -187,7 +185,7 @@ def _message(loc: tuple, err: dict) -> str:
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(text, strict=True)
-    except ValueError as e:
+    except ValueError:
         try:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
@@ -216,9 +214,9 @@ def _ports(spec: Any) -> tuple[int, int]:
     return lo, hi
 
 
-def _build(doc: Any, data: dict, lines: dict[tuple, int], source: str,
+def _build(doc: Any, data: dict[Any, Any], lines: Lines, source: str,
            problems: list[tuple[int, str]]) -> Policy | None:
-    def problem(path: tuple, msg: str) -> None:
+    def problem(path: tuple[Any, ...], msg: str) -> None:
         problems.append((_line(lines, path), f"{_path_text(path)}: {msg}"))
 
     if doc.version not in SUPPORTED_VERSIONS:

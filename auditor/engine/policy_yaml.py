@@ -45,7 +45,7 @@ class _Node:
     """A composed value: ``kind`` is ``map`` (items: [(key node, value node)]), ``seq`` (items:
     [node]) or ``scalar`` (value); ``alias`` marks a node reached through ``*name``."""
 
-    __slots__ = ("kind", "line", "value", "items")
+    __slots__ = ("items", "kind", "line", "value")
 
     def __init__(self, kind: str, line: int, value: Any = None) -> None:
         self.kind = kind
@@ -55,7 +55,7 @@ class _Node:
 
 
 class _Alias:
-    __slots__ = ("target", "line")
+    __slots__ = ("line", "target")
 
     def __init__(self, target: _Node, line: int) -> None:
         self.target = target

@@ -17,8 +17,9 @@ def base_chain_order(rs: Ruleset) -> tuple[BaseChainPlacement, ...]:
     differs from IPv4's (ip6 tables beside ip tables)."""
     out: list[BaseChainPlacement] = []
     for hook in HOOKS:
-        devices: list[str | None] = (sorted({c.device or "" for t in rs.tables for c in t.chains if c.hook == hook})
-                                     if hook in ("ingress", "egress") else [None])
+        devices: list[str | None] = [None]
+        if hook in ("ingress", "egress"):
+            devices = [*sorted({c.device or "" for t in rs.tables for c in t.chains if c.hook == hook})]
         seen: list[list[tuple[int, str]]] = []
         for version in (4, 6):
             rows: list[tuple[Slot, Member]] = []

@@ -15,8 +15,9 @@ rejected, undecidable) are collected as :class:`Terminal` records for the conver
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Literal
+from typing import Literal, cast
 
 from auditor.engine import intervals as iv
 from auditor.engine.conditions import (
@@ -129,7 +130,7 @@ class Walker:
                 return []
             if tracks and slot.priority >= CONNTRACK_PRIORITY:
                 regions, tracks = [self._conntrack(r) for r in regions], False
-            if not core_done and slot.priority >= core and not any(m.nat for m in slot.members):
+            if not core_done and slot.priority >= cast(int, core) and not any(m.nat for m in slot.members):
                 regions, core_done = [self._nat_core(hook, r) for r in regions], True
             # idle chains (empty, accepting) change nothing and are skipped
             members = self.orders.get((hook, slot.priority), slot.members) if slot.ambiguous else slot.members
@@ -246,11 +247,11 @@ class Walker:
             if isinstance(st, EffectStatement):
                 continue
             if isinstance(st, MarkStatement):
-                r = _set_mark(r, st.kind, lambda old, st=st: (old & ~st.clear & ALL_MARK) ^ st.xor)
+                r = _set_mark(r, st.kind, lambda old, st=st: (old & ~st.clear & ALL_MARK) ^ st.xor)  # type: ignore[misc]  # a lambda with defaults
                 continue
             if isinstance(st, MarkCopyStatement):
                 source = r.state.mark if st.source == "meta" else r.state.ctmark
-                r = _set_mark(r, st.target, lambda old, st=st, v=source: ((old & st.keep) ^ (v & st.take)) & ALL_MARK)
+                r = _set_mark(r, st.target, lambda old, st=st, v=source: ((old & st.keep) ^ (v & st.take)) & ALL_MARK)  # type: ignore[misc]  # a lambda with defaults
                 continue
             if isinstance(st, NotrackStatement):
                 if r.state.ct == "none":

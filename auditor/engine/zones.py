@@ -9,7 +9,6 @@ non-loopback address of the target, each arriving on the interface that holds it
 from __future__ import annotations
 
 import ipaddress
-
 from collections.abc import Sequence
 
 from auditor.engine import intervals as iv
@@ -72,15 +71,19 @@ def zone_representatives(policy: Policy, zones: Sequence[str], version: int = 4)
     for z in zones:
         if policy.zone(z) is None:
             raise InputError(f"zone {z!r} is not defined in {policy.path}")
-        pick: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+        pick: int | None = None
         for net_text in owned.get(z, []):
             net = ipaddress.ip_network(net_text)
             for lab in LAB_NETWORKS:
-                if lab.version == net.version and net.overlaps(lab):
-                    inner = net if net.subnet_of(lab) else lab  # type: ignore[arg-type]  # same version
-                    candidate = inner.broadcast_address - 1 if inner.num_addresses > 2 else inner.network_address
-                    pick = max(pick, candidate) if pick is not None else candidate  # type: ignore[type-var]
+                if lab.version != net.version:
+                    continue
+                # two prefixes overlap only when one holds the other: the overlap is the inner one
+                lo = max(int(net.network_address), int(lab.network_address))
+                hi = min(int(net.broadcast_address), int(lab.broadcast_address))
+                if lo <= hi:
+                    candidate = hi - 1 if hi - lo > 1 else lo  # not the broadcast address of a subnet
+                    pick = candidate if pick is None else max(pick, candidate)
         if pick is None:
             raise InputError(f"zone {z!r} owns no address inside 198.18.0.0/15; give --source")
-        out[z] = str(pick)
+        out[z] = str(ipaddress.IPv4Address(pick) if version == 4 else ipaddress.IPv6Address(pick))
     return out

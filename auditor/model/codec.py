@@ -58,12 +58,14 @@ class DecodeError(ValueError):
 
 def encode(value: Any, tp: Any = None) -> Any:
     """``value`` (of type ``tp``, by default its own class) as JSON data."""
-    return _encoder(type(value) if tp is None else tp)(value)
+    kind: Any = type(value) if tp is None else tp
+    return _encoder(kind)(value)
 
 
 def decode(tp: type[T], data: Any) -> T:
     """The ``tp`` that ``data`` encodes; :class:`DecodeError` if it encodes none."""
-    return typing.cast(T, _decoder(tp)(data, ()))
+    kind: Any = tp
+    return typing.cast(T, _decoder(kind)(data, ()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +75,11 @@ def decode(tp: type[T], data: Any) -> T:
 
 def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (Union, types.UnionType)
+
+
+def _is_dataclass(tp: Any) -> typing.TypeGuard[type]:
+    """Whether ``tp`` is a dataclass (the class, not an instance)."""
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
 @functools.cache
@@ -110,7 +117,7 @@ def _describe(tp: Any) -> str:
         return "a list"
     if _is_union(tp):
         return " or ".join(_describe(a) for a in typing.get_args(tp))
-    if dataclasses.is_dataclass(tp):
+    if _is_dataclass(tp):
         return f"an object ({tp.__name__})"
     return str(tp)
 
@@ -143,20 +150,20 @@ def _encoder(tp: Any) -> _Encoder:
         return lambda v: sorted((item(x) for x in v), key=lambda x: (type(x).__name__, x))
     if _is_union(tp):
         return _union_encoder(tp)
-    if dataclasses.is_dataclass(tp):
+    if _is_dataclass(tp):
         return _dataclass_encoder(tp)
     raise TypeError(f"cannot encode values of type {tp}")
 
 
 def _union_encoder(tp: Any) -> _Encoder:
     members = typing.get_args(tp)
-    tagged = sum(1 for m in members if dataclasses.is_dataclass(m)) > 1
+    tagged = sum(1 for m in members if _is_dataclass(m)) > 1
 
     def encode_member(value: Any) -> Any:
         for m in members:
             if _holds(m, value):
                 data = _encoder(m)(value)
-                return {TAG: type(value).__name__, **data} if tagged and dataclasses.is_dataclass(m) else data
+                return {TAG: type(value).__name__, **data} if tagged and _is_dataclass(m) else data
         raise TypeError(f"{value!r} is not a {tp}")
 
     return encode_member
@@ -218,7 +225,7 @@ def _decoder(tp: Any) -> _Decoder:
         return lambda data, path: frozenset(item(x, (*path, i)) for i, x in enumerate(_list(data, path, tp)))
     if _is_union(tp):
         return _union(tp)
-    if dataclasses.is_dataclass(tp):
+    if _is_dataclass(tp):
         return _dataclass(tp)
     raise TypeError(f"cannot decode values of type {tp}")
 
@@ -313,16 +320,16 @@ def _shape(tp: Any) -> tuple[type, ...]:
         return tuple({type(a) for a in typing.get_args(tp)})
     if origin in (tuple, frozenset):
         return (list,)
-    if dataclasses.is_dataclass(tp):
+    if _is_dataclass(tp):
         return (dict,)
     return (tp,)
 
 
 def _union(tp: Any) -> _Decoder:
     members = typing.get_args(tp)
-    classes = {m.__name__: m for m in members if dataclasses.is_dataclass(m)}
+    classes = {m.__name__: m for m in members if _is_dataclass(m)}
     tagged = len(classes) > 1
-    others = tuple(m for m in members if not (tagged and dataclasses.is_dataclass(m)))
+    others = tuple(m for m in members if not (tagged and _is_dataclass(m)))
     shapes = [(m, _shape(m)) for m in others]
 
     def pick(data: Any, path: Path) -> Any:

@@ -233,7 +233,7 @@ class SetElementMatch:
 
     set_name: str
     fields: tuple[str, ...]
-    elements: tuple[tuple[Union[Range, str], ...], ...]
+    elements: tuple[tuple[Range | str, ...], ...]
     version: int | None = None
     negated: bool = False
 
@@ -337,7 +337,7 @@ class VerdictMap:
     """``FIELD vmap { key : verdict, … }``: on a miss evaluation continues with the next rule."""
 
     fields: tuple[str, ...]
-    entries: tuple[tuple[tuple[Union[Range, str], ...], Verdict], ...]
+    entries: tuple[tuple[tuple[Range | str, ...], Verdict], ...]
     version: int | None = None
     set_name: str | None = None
 
@@ -369,7 +369,7 @@ class NatMapStatement:
 
     kind: Literal["dnat", "redirect", "snat"]
     fields: tuple[str, ...]
-    entries: tuple[tuple[tuple[Union[Range, str], ...], Range | None, Range | None], ...]
+    entries: tuple[tuple[tuple[Range | str, ...], Range | None, Range | None], ...]
     version: int | None = None
     set_name: str | None = None
 
@@ -552,7 +552,7 @@ class Ruleset:
     def rules(self) -> tuple[Rule, ...]:
         return tuple(r for t in self.tables for c in t.chains for r in c.rules)
 
-    def merged(self, other: "Ruleset") -> "Ruleset":
+    def merged(self, other: Ruleset) -> Ruleset:
         return Ruleset(
             tables=self.tables + other.tables,
             ipsets=self.ipsets + other.ipsets,

@@ -25,8 +25,9 @@ from __future__ import annotations
 import errno
 import select
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 from auditor.probe.inflight import InFlight, new_socket
 

@@ -112,7 +112,7 @@ class InFlight(Generic[K]):
         self._waiting.clear()
         self._poller.close()
 
-    def __enter__(self) -> "InFlight[K]":
+    def __enter__(self) -> InFlight[K]:
         return self
 
     def __exit__(self, *exc: object) -> None:

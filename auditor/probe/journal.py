@@ -21,8 +21,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from auditor.interrupts import deferred
 from auditor.rundir import open_private_file, open_run_dir

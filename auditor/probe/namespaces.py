@@ -61,7 +61,7 @@ class Namespace:
 
     def add_route(self, destination: str, *, gateway: str | None = None, dev: str | None = None) -> None:
         with self.iproute() as ipr:
-            kw: dict = {"dst": destination}
+            kw: dict[str, Any] = {"dst": destination}
             if gateway:
                 kw["gateway"] = gateway
             if dev:
@@ -76,7 +76,8 @@ class Namespace:
         found = ipr.link_lookup(ifname=ifname)
         if not found:
             raise LookupError(f"no interface {ifname!r}")
-        return found[0]
+        index: int = found[0]
+        return index
 
     # -- processes ------------------------------------------------------------------------
     def command(self, cmd: Sequence[str]) -> list[str]:
@@ -103,7 +104,7 @@ class Namespace:
             stop_process(proc)
         remove_namespace(self.name)
 
-    def __enter__(self) -> "Namespace":
+    def __enter__(self) -> Namespace:
         return self
 
     def __exit__(self, *exc: object) -> None:

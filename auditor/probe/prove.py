@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Literal
 
 from auditor.errors import EnvironmentProblem, InputError
 from auditor.model.scan import LAB_NETWORKS, ConversationProbe, ScanEntry, ScanResult
@@ -43,7 +44,8 @@ class LabCopy:
                 if not any(ip in n for n in LAB_NETWORKS):
                     raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
                                      "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
-        self.listening = frozenset({("tcp", p) for p in tcp} | {("udp", p) for p in udp})
+        self.listening: frozenset[tuple[Literal["tcp", "udp"], int]] = frozenset(
+            {("tcp", p) for p in tcp} | {("udp", p) for p in udp})
         self.ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")
         try:
             for name, addrs in interfaces.items():

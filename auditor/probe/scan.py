@@ -24,7 +24,6 @@ from auditor.target.runner import run_in_namespace
 from auditor.target.targets import Attachment, require_root
 from auditor.untrusted import excerpt
 
-
 _PORT_RANGE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?\Z", re.ASCII)
 _IFNAME = re.compile(r"[^/\s:]{1,15}\Z")  # what the kernel accepts as an interface name (IFNAMSIZ)
 
@@ -68,7 +67,7 @@ def check_addresses(sources: list[str], destination: str) -> None:
 
 def _link_kind(name: str) -> str | None:
     """The kind of link ``name`` in the current namespace ("bridge", "veth", "" …), None if absent."""
-    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+    from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)
@@ -139,7 +138,7 @@ class _Progress:
             self._bar = Progress(transient=True)
             self._task = self._bar.add_task("scanning", total=total)
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self._bar is not None:
             self._bar.start()
         return self

@@ -20,7 +20,6 @@ import selectors
 import socket
 import sys
 
-
 GREETING = b"fwaudit-greeting\n"
 
 

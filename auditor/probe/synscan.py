@@ -21,8 +21,8 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from auditor.model.scan import ScanEntry
 from auditor.probe.inflight import InFlight, new_socket
@@ -46,7 +46,7 @@ ICMP6_REASONS = {0: "icmp6 no-route", 1: "icmp6 admin-prohibited", 3: "icmp6 add
 def checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
     return ~s & 0xFFFF
@@ -180,7 +180,8 @@ def syn_scan(sources: list[str], destination: str, ports: list[int], *, retries:
     return [(s, p, *results[(s, p)]) for s in sources for p in ports], "syn"
 
 
-def _drain(raw, icmp, destination, sport, sent, results, rtt) -> None:
+def _drain(raw: socket.socket, icmp: socket.socket, destination: str, sport: int,
+           sent: dict[tuple[str, int], float], results: dict[tuple[str, int], tuple[str, str]], rtt: _Rtt) -> None:
     while True:
         try:
             packet = raw.recv(65535)
@@ -203,17 +204,17 @@ def _drain(raw, icmp, destination, sport, sent, results, rtt) -> None:
             packet = icmp.recv(65535)
         except BlockingIOError:
             break
-        parsed = parse_icmp_unreachable(packet)
-        if parsed is None:
+        unreachable = parse_icmp_unreachable(packet)
+        if unreachable is None:
             continue
-        code, osrc, odst, proto, osport, odport = parsed
+        code, osrc, odst, proto, osport, odport = unreachable
         key = (osrc, odport)
         if proto != socket.IPPROTO_TCP or odst != destination or osport != sport or key not in sent or key in results:
             continue
         results[key] = ("filtered", ICMP_REASONS.get(code, f"icmp code {code}"))
 
 
-def _connect_fallback(sources, destination, ports) -> list[tuple[str, int, str, str]]:
+def _connect_fallback(sources: list[str], destination: str, ports: list[int]) -> list[Row]:
     from auditor.probe.connect import Point, probe
 
     points = [Point(s, destination, "tcp", p) for s in sources for p in ports]

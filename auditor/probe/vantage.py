@@ -134,7 +134,7 @@ class VantagePoint:
                 self.ns = None
         self._signals.close()
 
-    def __enter__(self) -> "VantagePoint":
+    def __enter__(self) -> VantagePoint:
         return self
 
     def __exit__(self, *exc: object) -> None:

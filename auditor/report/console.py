@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console, RenderableType
 

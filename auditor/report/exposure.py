@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, Sequence
-
 import ipaddress
+import json
+from collections.abc import Sequence
+from typing import Any
 
 from auditor.model.exposure import Exposure, ExposureEntry
 from auditor.model.ruleset import Origin, format_address_range

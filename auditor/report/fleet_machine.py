@@ -77,11 +77,13 @@ def render_fleet_prometheus(fleet: Fleet) -> str:
         f"fwaudit_fleet_host_findings{_labels(host=escape(h.host), severity=str(s))} {h.count(s)}"
         for h in hosts if h.status == "audited" for s in Severity])
     lines += _family("fwaudit_fleet_finding_hosts", "Hosts that have a finding of this check on this zone and port.", [
-        f"fwaudit_fleet_finding_hosts{_labels(check=escape(g.check), severity=str(g.severity), zone=escape(g.zone or ''), port=port_label(g.protocol, g.ports))} {len(g.hosts)}"
+        "fwaudit_fleet_finding_hosts" + _labels(check=escape(g.check), severity=str(g.severity), zone=escape(g.zone or ""),
+                                                port=port_label(g.protocol, g.ports)) + f" {len(g.hosts)}"
         for g in fleet.findings])
     lines += _family("fwaudit_fleet_port_reachable_hosts", "Hosts whose firewall admits (or cannot decide) new "
                      "connections from the zone to a listening or declared port.", [
-        f"fwaudit_fleet_port_reachable_hosts{_labels(zone=escape(e.zone), port=port_label(e.protocol, e.ports), verdict=e.verdict)} {len(e.hosts)}"
+        "fwaudit_fleet_port_reachable_hosts"
+        + _labels(zone=escape(e.zone), port=port_label(e.protocol, e.ports), verdict=e.verdict) + f" {len(e.hosts)}"
         for e in fleet.exposure])
     lines += _family("fwaudit_fleet_report_timestamp_seconds", "When the fleet report was made (Unix time).", [
         f"fwaudit_fleet_report_timestamp_seconds {fleet.generated_at or time.time():.3f}"])

@@ -24,8 +24,8 @@ import html
 import json
 import time
 import zlib
-from importlib.resources import files
 from collections.abc import Iterable
+from importlib.resources import files
 
 from auditor.model.finding import Finding, Severity
 from auditor.model.fleet import ExposureMatrix, Fleet, HostReport, MatrixCell, MatrixColumn

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from auditor.model.listener import Listener
+from auditor.model.listener import Listener, Process
 from auditor.untrusted import escape
 
 
@@ -30,7 +31,7 @@ def listeners_json(target: str, listeners: Sequence[Listener], *, indent: bool |
     if indent:
         return json.dumps({"target": target, "listeners": [listener_json(l) for l in listeners]}, indent=2)
     enc = json.encoder.encode_basestring_ascii  # like json.dumps: nothing but ASCII on the wire
-    proc_cache: dict[tuple, str] = {}
+    proc_cache: dict[tuple[Process, ...], str] = {}
     parts = []
     for l in listeners:
         procs = proc_cache.get(l.processes)

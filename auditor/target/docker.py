@@ -9,10 +9,15 @@ engine is the one ``DOCKER_HOST`` names, or the default socket; its own network 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import EnvironmentProblem, InputError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 
 @dataclass(frozen=True)
@@ -41,14 +46,14 @@ class ContainerInfo:
     published: tuple[PublishedPort, ...]
 
 
-def _client(base_url: str | None):
+def _client(base_url: str | None) -> DockerClient:
     import docker  # 82 ms; only for container targets
 
     url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
         client = docker.DockerClient(base_url=url, timeout=10)
         client.ping()
-    except Exception as e:  # noqa: BLE001 - the SDK raises many kinds for "no engine"
+    except Exception as e:
         hint = ""
         if url.startswith("unix://") and not os.path.exists(url.removeprefix("unix://")):
             hint = " (no such socket: is dockerd running? set DOCKER_HOST for another engine)"
@@ -69,17 +74,18 @@ def container_info(ref: str, *, base_url: str | None = None) -> ContainerInfo:
     return info_from_attrs(c.attrs, bridges=_bridges(client))
 
 
-def _bridges(client) -> dict[str, str]:
-    out = {}
+def _bridges(client: DockerClient) -> dict[str, str]:
+    out: dict[str, str] = {}
     for n in client.networks.list():
         opts = n.attrs.get("Options") or {}
-        name = opts.get("com.docker.network.bridge.name") or (f"br-{n.id[:12]}" if n.attrs.get("Driver") == "bridge" else None)
-        if name:
+        name = opts.get("com.docker.network.bridge.name") or (
+            f"br-{(n.id or '')[:12]}" if n.attrs.get("Driver") == "bridge" else None)
+        if name and n.name:
             out[n.name] = name
     return out
 
 
-def info_from_attrs(attrs: dict, *, bridges: dict[str, str] | None = None) -> ContainerInfo:
+def info_from_attrs(attrs: Mapping[str, Any], *, bridges: dict[str, str] | None = None) -> ContainerInfo:
     """``docker inspect`` data → ContainerInfo (pure, for tests)."""
     state = attrs.get("State") or {}
     name = (attrs.get("Name") or "").lstrip("/")

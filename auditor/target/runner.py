@@ -77,13 +77,14 @@ def same_namespace(path: str) -> bool:
 
 
 def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any,
-                     timeout: float | None = None, **kwargs: Any) -> T:
+                     time_limit: float | None = None, **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)`` inside the namespace at ``path`` and return its result.
 
     ``None`` or the current namespace runs in-process. Exceptions raised in the namespace are
     re-raised here (user-facing :class:`FwauditError` subclasses keep their type). The worker
     dies with the caller (:mod:`auditor.target.workers`), and is killed if the caller is
-    interrupted or ``timeout`` seconds pass without a result.
+    interrupted or ``time_limit`` seconds pass without a result (``timeout`` and every other
+    keyword argument go to ``fn``).
     """
     if path is None or same_namespace(path):
         return fn(*args, **kwargs)
@@ -96,13 +97,13 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any,
         raise EnvironmentProblem(f"cannot start a worker for network namespace {path}: {e.strerror}") from None
     if pid == 0:
         _worker(write_fd, path, fn, args, kwargs)
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     try:
         data = _read_until_closed(read_fd, deadline)
         if data is None:
             _kill_and_reap(pid)
             raise EnvironmentProblem(
-                f"the worker inside network namespace {path} did not finish within {timeout:g} s (stopped)")
+                f"the worker inside network namespace {path} did not finish within {time_limit:g} s (stopped)")
         _, status = os.waitpid(pid, 0)
     except BaseException:
         # SIGTERM/SIGINT (or a bug) while the worker runs: it must not outlive this call
@@ -146,11 +147,11 @@ def _worker(write_fd: int, path: str, fn: Callable[..., Any], args: Any, kwargs:
             payload = ("err", e)
         except PermissionError as e:
             payload = ("err", EnvironmentProblem(f"permission denied: {excerpt(str(e.filename or e))} (run as root)"))
-        except BaseException as e:  # noqa: BLE001 - carried to the parent, not swallowed
+        except BaseException as e:
             payload = ("bug", f"{type(e).__name__}: {excerpt(str(e), 300)}")
         try:
             data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             data = pickle.dumps(("bug", f"result not transferable: {e}"))
         with os.fdopen(write_fd, "wb") as w:
             w.write(struct.pack("!Q", len(data)))

@@ -76,11 +76,12 @@ class Target:
         """Fail with exit 3 unless this process may enter the target (root, or already in it)."""
         require_root(f"entering the network namespace of {self}")
 
-    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = None, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` inside the target's network namespace."""
+    def call(self, fn: Callable[..., T], *args: Any, time_limit: float | None = None, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` inside the target's network namespace (at most
+        ``time_limit`` seconds, when given)."""
         path = self.namespace_path()
         self.require_entry()
-        return run_in_namespace(path, fn, *args, timeout=timeout, **kwargs)
+        return run_in_namespace(path, fn, *args, time_limit=time_limit, **kwargs)
 
     def run(self, cmd: Sequence[str], *, timeout: float = COMMAND_TIMEOUT, check: bool = False) -> CommandResult:
         """Run the command ``cmd`` inside the target's network namespace."""

@@ -1,4 +1,5 @@
-"""Tools run with a deadline; on expiry the whole process group is gone."""
+"""The runner: functions and commands in a namespace, each with a deadline and a typed error; on
+expiry the whole process group of a command is gone."""
 
 from __future__ import annotations
 
@@ -37,3 +38,42 @@ def test_a_hanging_tool_is_killed_with_its_children(tmp_path):
 def test_a_missing_tool_is_an_environment_problem():
     with pytest.raises(EnvironmentProblem, match="cannot run"):
         run_command(["/nonexistent/tool"])
+
+
+def _sleep(timeout: float) -> float:
+    time.sleep(timeout)
+    return timeout
+
+
+def _divide() -> float:
+    return 1 / 0
+
+
+def _open_root_file() -> str:
+    raise PermissionError(13, "Permission denied", "/etc/shadow")
+
+
+@pytest.mark.root
+def test_functions_in_a_namespace_have_a_time_limit_and_typed_errors(netns):
+    from auditor.errors import InternalError
+    from auditor.target.runner import run_in_namespace
+
+    assert run_in_namespace(netns.path, _sleep, timeout=0.1) == 0.1  # the function's own keyword
+    start = time.monotonic()
+    with pytest.raises(EnvironmentProblem, match="did not finish within 0.3 s"):
+        run_in_namespace(netns.path, _sleep, timeout=30, time_limit=0.3)
+    assert time.monotonic() - start < 5
+    with pytest.raises(InternalError, match="ZeroDivisionError: division by zero"):
+        run_in_namespace(netns.path, _divide)
+    with pytest.raises(EnvironmentProblem, match="permission denied: /etc/shadow"):
+        run_in_namespace(netns.path, _open_root_file)
+
+
+def test_commands_in_a_namespace_and_their_failures():
+    from auditor.target.runner import in_namespace
+
+    assert in_namespace(["ip", "link"], "/run/netns/x") == ["nsenter", "--net=/run/netns/x", "--", "ip", "link"]
+    assert in_namespace(["ip", "link"], None) == ["ip", "link"]
+    assert run_command(["sh", "-c", "exit 4"]).returncode == 4  # not checked: the caller decides
+    with pytest.raises(EnvironmentProblem, match=r"failed \(exit 4\): oops$"):
+        run_command(["sh", "-c", "echo oops >&2; exit 4"], check=True)

@@ -92,7 +92,10 @@ def run_checks(scope: Scope, data: CheckInput) -> tuple[tuple[Finding, ...], tup
         if scope not in c.scopes or c.needs not in available:
             continue
         for item in c.run(data):
-            (findings if isinstance(item, Finding) else outcomes).append(item)
+            if isinstance(item, Finding):
+                findings.append(item)
+            else:
+                outcomes.append(item)
     return sort_findings(findings), tuple(outcomes)
 
 
