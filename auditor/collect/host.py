@@ -2,63 +2,80 @@
 
 The evaluator needs them to decide local delivery vs forwarding, the output interface of a
 forwarded (e.g. DNAT'ed to a container) connection, and ``addrtype``/``fib`` matches. Read via
-rtnetlink (pyroute2); runs inside the target namespace like every collector.
+rtnetlink (pyroute2, :func:`fetch_netlink`) and turned into the model by a pure
+:func:`parse_netlink`; runs inside the target namespace like every collector. A host described
+by the user for offline evaluation is :func:`offline_host`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 from auditor.model.host import HostContext, Interface, IPInterface, Route
 
 _ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
 RT_TABLE_MAIN = 254
+AF_INET, AF_INET6 = 2, 10
 
 
-def collect_host() -> HostContext:
+@dataclass(frozen=True)
+class Netlink:
+    """What rtnetlink and the forwarding sysctls say, as plain values: links (index, name,
+    master index), addresses (link index, family, IFA_ADDRESS, IFA_LOCAL, prefix length),
+    routes of the main table (family, destination, prefix length, output link, gateway, type)."""
+
+    links: tuple[tuple[int, str, int | None], ...]
+    addresses: tuple[tuple[int, int, str, str | None, int], ...]
+    routes: tuple[tuple[int, str | None, int, int | None, str | None, int], ...]
+    forwarding_v4: bool | None
+    forwarding_v6: bool | None
+
+
+def fetch_netlink() -> Netlink:
+    """Links, addresses and routes of the current namespace (rtnetlink), and its forwarding."""
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
-        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
-        masters = {
-            link["index"]: link.get_attr("IFLA_MASTER") for link in ipr.get_links()
-        }
-        addrs: dict[int, list[IPInterface]] = {i: [] for i in names}
-        for a in ipr.get_addr():
-            addr = a.get_attr("IFA_ADDRESS")
-            if a["family"] == 2 and a.get_attr("IFA_LOCAL"):
-                addr = a.get_attr("IFA_LOCAL")  # point-to-point: IFA_ADDRESS is the peer
-            addrs.setdefault(a["index"], []).append(ipaddress.ip_interface(f"{addr}/{a['prefixlen']}"))
-        routes: list[Route] = []
-        for family in (2, 10):
-            for r in ipr.get_routes(family=family, table=RT_TABLE_MAIN):
-                dst = r.get_attr("RTA_DST")
-                plen = r["dst_len"]
-                net = ipaddress.ip_network(
-                    f"{dst}/{plen}" if dst else ("0.0.0.0/0" if family == 2 else "::/0"), strict=False
-                )
-                oif = r.get_attr("RTA_OIF")
-                routes.append(Route(
-                    destination=net,
-                    device=names.get(oif) if oif else None,
-                    gateway=r.get_attr("RTA_GATEWAY"),
-                    type=_ROUTE_TYPES.get(r["type"], str(r["type"])),
-                ))
-    interfaces = tuple(
-        Interface(
-            name=names[i],
-            addresses=tuple(addrs.get(i, ())),
-            bridge=names.get(masters.get(i)) if masters.get(i) else None,
+        links = tuple((link["index"], link.get_attr("IFLA_IFNAME"), link.get_attr("IFLA_MASTER"))
+                      for link in ipr.get_links())
+        addresses = tuple((a["index"], a["family"], a.get_attr("IFA_ADDRESS"), a.get_attr("IFA_LOCAL"), a["prefixlen"])
+                          for a in ipr.get_addr())
+        routes = tuple((family, r.get_attr("RTA_DST"), r["dst_len"], r.get_attr("RTA_OIF"), r.get_attr("RTA_GATEWAY"),
+                        r["type"])
+                       for family in (AF_INET, AF_INET6) for r in ipr.get_routes(family=family, table=RT_TABLE_MAIN))
+    return Netlink(links, addresses, routes, _sysctl("/proc/sys/net/ipv4/ip_forward"),
+                   _sysctl("/proc/sys/net/ipv6/conf/all/forwarding"))
+
+
+def parse_netlink(raw: Netlink) -> HostContext:
+    """The host facts the evaluator uses, from what rtnetlink said."""
+    names = {index: name for index, name, _ in raw.links}
+    addrs: dict[int, list[IPInterface]] = {i: [] for i in names}
+    for index, family, address, local, prefixlen in raw.addresses:
+        addr = local if family == AF_INET and local else address  # point-to-point: IFA_ADDRESS is the peer
+        addrs.setdefault(index, []).append(ipaddress.ip_interface(f"{addr}/{prefixlen}"))
+    routes = tuple(
+        Route(
+            destination=ipaddress.ip_network(
+                f"{dst}/{plen}" if dst else ("0.0.0.0/0" if family == AF_INET else "::/0"), strict=False),
+            device=names.get(oif) if oif else None,
+            gateway=gateway,
+            type=_ROUTE_TYPES.get(kind, str(kind)),
         )
-        for i in sorted(names)
+        for family, dst, plen, oif, gateway, kind in raw.routes
     )
-    return HostContext(
-        interfaces=interfaces,
-        routes=tuple(routes),
-        forwarding_v4=_sysctl("/proc/sys/net/ipv4/ip_forward"),
-        forwarding_v6=_sysctl("/proc/sys/net/ipv6/conf/all/forwarding"),
-        complete=True,
+    interfaces = tuple(
+        Interface(name=name, addresses=tuple(addrs.get(index, ())),
+                  bridge=names.get(master) if master else None)
+        for index, name, master in sorted(raw.links)
     )
+    return HostContext(interfaces=interfaces, routes=routes, forwarding_v4=raw.forwarding_v4,
+                       forwarding_v6=raw.forwarding_v6, complete=True)
+
+
+def collect_host() -> HostContext:
+    return parse_netlink(fetch_netlink())
 
 
 def _sysctl(path: str) -> bool | None:

@@ -46,7 +46,7 @@ def _nft() -> str:
     return path
 
 
-def nft_listing() -> tuple[dict[str, Any], str]:
+def fetch_nft_listing() -> tuple[dict[str, Any], str]:
     """``nft -j -a list ruleset`` (structure, handles) and ``nft -a list ruleset`` (each rule's
     text as nft prints it) of the current namespace."""
     nft = _nft()
@@ -68,7 +68,7 @@ def read_nftables(skip: frozenset[tuple[str, str]] = frozenset(),
                   listing: tuple[dict[str, Any], str] | None = None) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     """Native tables of the current namespace; ``skip`` names the (family, table) that another
     reader owns (tables iptables-nft wrote)."""
-    doc, text = listing if listing is not None else nft_listing()
+    doc, text = listing if listing is not None else fetch_nft_listing()
     return tables_from_nft_json(doc, rule_texts=rule_texts_from_listing(text),
                                 chain_devices=chain_devices_from_listing(text), skip=skip)
 
@@ -95,16 +95,19 @@ def nft_handles(doc: dict[str, Any]) -> dict[tuple[str, str], tuple[int, dict[st
 _HOOK_LINE = re.compile(r"^\s*([+-]?)(\d{10})\s+(.*)$")
 
 
-def read_hooks() -> tuple[HookEntry, ...] | None:
-    """The kernel's hook order here, or ``None`` where the kernel does not report it
-    (built without CONFIG_NETFILTER_NETLINK_HOOK: nft prints nothing) or nft cannot ask."""
+def fetch_hook_listing() -> str:
+    """``nft list hooks`` here: empty where the kernel does not report its hooks (built without
+    CONFIG_NETFILTER_NETLINK_HOOK: nft prints nothing) or nft cannot ask."""
     nft = shutil.which("nft")
     if nft is None:
-        return None
+        return ""
     res = run_command([nft, "list", "hooks"])
-    if res.returncode != 0:
-        return None
-    return parse_hook_listing(res.stdout)
+    return res.stdout if res.returncode == 0 else ""
+
+
+def read_hooks() -> tuple[HookEntry, ...] | None:
+    """The kernel's hook order here, or ``None`` where it cannot be read."""
+    return parse_hook_listing(fetch_hook_listing())
 
 
 def parse_hook_listing(text: str) -> tuple[HookEntry, ...] | None:

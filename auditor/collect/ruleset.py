@@ -30,7 +30,7 @@ UNREADABLE = "not read"
 
 def collect_ruleset() -> Ruleset:
     """Read iptables-legacy, iptables-nft, native nftables and ipsets here (as root)."""
-    from auditor.collect.nft import nft_handles, nft_listing, read_hooks, read_nftables
+    from auditor.collect.nft import fetch_nft_listing, nft_handles, read_hooks, read_nftables
     from auditor.collect.xtables import read_ipsets, read_iptables_legacy, read_iptables_nft
 
     notes: list[str] = []
@@ -46,7 +46,7 @@ def collect_ruleset() -> Ruleset:
         notes.append(f"iptables-legacy {UNREADABLE}: {e.message}")
     listing: tuple[dict[str, Any], str] | None = None
     try:
-        listing = nft_listing()
+        listing = fetch_nft_listing()
     except EnvironmentProblem as e:
         notes.append(f"nftables {UNREADABLE}: {e.message}")
     handles = nft_handles(listing[0]) if listing is not None else {}

@@ -85,7 +85,7 @@ def parse_messages(data: bytes, out: list[Raw]) -> bool:
     return False
 
 
-def _dump(family: int, protocol: int, states: int) -> list[Raw]:
+def fetch_sock_diag(family: int, protocol: int, states: int) -> list[Raw]:
     try:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     except OSError as e:
@@ -107,7 +107,7 @@ def collect_listeners() -> tuple[Listener, ...]:
     with OwnerWalk() as walk:  # the /proc walk runs on the other core meanwhile
         for family in (socket.AF_INET, socket.AF_INET6):
             for proto, state in (("tcp", TCP_LISTEN), ("udp", TCP_CLOSE)):
-                rows += _rows(proto, _dump(family, getattr(socket, f"IPPROTO_{proto.upper()}"), 1 << state))
+                rows += _rows(proto, fetch_sock_diag(family, getattr(socket, f"IPPROTO_{proto.upper()}"), 1 << state))
         rows.sort(key=itemgetter(0, 1, 2, 3))  # protocol, port, family, address: how views print
         owners = walk.owners()
     return tuple(Listener(proto, fam, addr, port, iface, dual, owners.get(inode, ()))

@@ -13,6 +13,9 @@
   from what the kernel's tables are, never from their names; incompatible tables are left to the
   nftables reader.
 * **ipset** — ``ipset save``, so ``-m set --match-set`` rules evaluate on real members.
+
+Each reader is a ``fetch_*`` (runs the tool, returns its text), a pure ``parse_*`` of that
+text, and a ``read_*`` that does both.
 """
 
 from __future__ import annotations
@@ -54,29 +57,41 @@ def legacy_table_names(version: int) -> list[str]:
         return []  # module not loaded: no legacy tables exist
 
 
-def read_iptables_legacy(ipsets: dict[str, IpsetInfo] | None = None, *, use_binding: bool = False) -> tuple[Table, ...]:
-    tables: list[Table] = []
+def fetch_legacy_save(*, use_binding: bool = False) -> list[tuple[int, str]]:
+    """(IP version, iptables-save text) of the legacy tables that exist here (none: nothing)."""
+    out: list[tuple[int, str]] = []
     for version in (4, 6):
         names = legacy_table_names(version)
         if not names:
             continue
         tool = "iptables-legacy-save" if version == 4 else "ip6tables-legacy-save"
         if use_binding or shutil.which(tool) is None:
-            text = iptc_save_text(version, names)
+            out.append((version, iptc_save_text(version, names)))
         else:
-            text = _run([tool])
-        tables += parse_iptables_save(text, version=version, backend="iptables-legacy", ipsets=ipsets)
-    return tuple(tables)
+            out.append((version, _run([tool])))
+    return out
+
+
+def read_iptables_legacy(ipsets: dict[str, IpsetInfo] | None = None, *, use_binding: bool = False) -> tuple[Table, ...]:
+    return tuple(t for version, text in fetch_legacy_save(use_binding=use_binding)
+                 for t in parse_iptables_save(text, version=version, backend="iptables-legacy", ipsets=ipsets))
+
+
+def fetch_nft_save() -> list[tuple[int, str]]:
+    """(IP version, iptables-nft-save text), IPv4 and IPv6."""
+    return [(version, _run(["iptables-nft-save" if version == 4 else "ip6tables-nft-save"])) for version in (4, 6)]
+
+
+def parse_nft_save(saved: list[tuple[int, str]], ipsets: dict[str, IpsetInfo] | None = None
+                   ) -> tuple[tuple[Table, ...], frozenset[tuple[str, str]]]:
+    """The tables iptables-nft owns, and their (family, name) for the nftables reader to skip."""
+    tables = [t for version, text in saved for t in owned_tables(text, version, ipsets)]
+    return tuple(tables), frozenset((t.family, t.name) for t in tables)
 
 
 def read_iptables_nft(ipsets: dict[str, IpsetInfo] | None = None) -> tuple[tuple[Table, ...], frozenset[tuple[str, str]]]:
     """The tables iptables-nft owns, and their (family, name) for the nftables reader to skip."""
-    tables: list[Table] = []
-    for version in (4, 6):
-        tool = "iptables-nft-save" if version == 4 else "ip6tables-nft-save"
-        tables += owned_tables(_run([tool]), version, ipsets)
-    owned = frozenset((t.family, t.name) for t in tables)
-    return tuple(tables), owned
+    return parse_nft_save(fetch_nft_save(), ipsets)
 
 
 def owned_tables(save_text: str, version: int, ipsets: dict[str, IpsetInfo] | None = None) -> tuple[Table, ...]:
@@ -207,12 +222,17 @@ def parse_ipset_save(text: str) -> dict[str, IpsetInfo]:
     return out
 
 
-def read_ipsets() -> dict[str, IpsetInfo]:
+def fetch_ipset_save() -> str:
+    """``ipset save`` here (empty without ip_set support: no rule can reference a set then)."""
     if shutil.which("ipset") is None:
         raise EnvironmentProblem("ipset is not installed (Debian package ipset)")
     res = run_command(["ipset", "save"])
     if res.returncode != 0:
         if "Operation not permitted" in res.stderr:
             raise EnvironmentProblem("ipset: permission denied (needs CAP_NET_ADMIN: run as root)")
-        return {}  # no ip_set support in this kernel: no sets can be referenced either
-    return parse_ipset_save(res.stdout)
+        return ""
+    return res.stdout
+
+
+def read_ipsets() -> dict[str, IpsetInfo]:
+    return parse_ipset_save(fetch_ipset_save())
