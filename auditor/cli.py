@@ -388,26 +388,31 @@ def cleanup() -> None:
                                  + "; ".join(refused))
 
 
+LabPrefixOpt = Annotated[str, typer.Option(
+    "--prefix", help="Name prefix of the lab's namespaces (fwa-…), to keep several labs apart.")]
+
+
 @lab_app.command("up")
-def lab_up() -> None:
-    """Build the demo lab (replacing an existing one). Needs root."""
+def lab_up(prefix: LabPrefixOpt = "fwa-lab-") -> None:
+    """Build the demo lab (replacing an existing one with the same prefix). Needs root."""
     from auditor.app.lab import lab_up as up
 
-    info = up()
+    info = up(prefix)
+    down = "fwaudit lab down" + ("" if prefix == "fwa-lab-" else f" --prefix {prefix}")
     _emit(
         f"lab up: host namespace {info.host} (lan0 198.18.0.2/24, wan0 198.19.0.2/24), "
         f"clients {', '.join(info.namespaces[1:])}\n"
         f"audit it: fwaudit audit --policy policies/demo.yaml --target netns:{info.host}\n"
-        "remove it: fwaudit lab down"
+        f"remove it: {down}"
     )
 
 
 @lab_app.command("down")
-def lab_down() -> None:
-    """Remove the demo lab and anything an interrupted run left behind."""
+def lab_down(prefix: LabPrefixOpt = "fwa-lab-") -> None:
+    """Remove the demo lab (the namespaces with the prefix and what runs in them)."""
     from auditor.app.lab import lab_down as down
 
-    gone = down()
+    gone = down(prefix)
     _emit(f"lab down: removed {', '.join(gone)}" if gone else "lab down: nothing to remove")
 
 

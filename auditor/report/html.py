@@ -69,7 +69,9 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _page(title: str, subtitle: str, body: Iterable[str]) -> str:
+def _page(title: str, subtitle: str, body: Iterable[str], generated_at: float) -> str:
+    """The whole page; ``generated_at`` (Unix time) is when its data was made: the fleet
+    merged, the audit started."""
     css, js = _asset("report.css"), _asset("report.js")
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "img-src data:; base-uri 'none'; form-action 'none'")
@@ -80,7 +82,7 @@ def _page(title: str, subtitle: str, body: Iterable[str]) -> str:
         '<meta name="referrer" content="no-referrer">\n',
         f"<title>{_h(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
         f'<header class="top"><h1>fwaudit <span>{_h(subtitle)}</span></h1>',
-        f'<p>{_h(title)} · generated {time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())}</p></header>\n<main>\n',
+        f'<p>{_h(title)} · generated {time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(generated_at))}</p></header>\n<main>\n',
         *body,
         '<footer>fwaudit — declared vs listening vs firewall vs probed. '
         "Hover or focus a matrix cell for the rule that decided it.</footer>\n",
@@ -301,7 +303,7 @@ def render_fleet_html(fleet: Fleet) -> str:
             *(_host_section(i, h, open_all, inline) for i, h in enumerate(fleet.hosts))]
     if not inline:
         body.append(_packed_bodies(fleet.hosts))
-    return _page(fleet_headline(fleet), "fleet report", body)
+    return _page(fleet_headline(fleet), "fleet report", body, fleet.generated_at)
 
 
 def render_audit_html(result: AuditResult) -> str:
@@ -314,4 +316,4 @@ def render_audit_html(result: AuditResult) -> str:
              (f"{len(h.findings)} finding(s), worst {worst.severity}" if worst else "compliant"))
     body = [f'<div class="tiles">{"".join(_tile(h.count(s), f"{s} findings", f"sevtile {s}") for s in _SEVERITIES)}</div>',
             _host_section(0, h, True)]
-    return _page(title, "audit report", body)
+    return _page(title, "audit report", body, result.started_at)
