@@ -1,7 +1,7 @@
 """A :class:`~auditor.model.snapshot.HostSnapshot` as the JSON file ``fwaudit snapshot`` writes
 (read back by :mod:`auditor.collect.snapshot_json`): ``{"format": "fwaudit.snapshot/1", …}``
 and the snapshot's fields as :mod:`auditor.model.codec` encodes them. ASCII only (strings from
-the host are ``\\u``-escaped), compact: a 10,000-rule host is a few megabytes."""
+the host are ``\\u``-escaped), compact: about 0.5 KB a rule."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -43,7 +44,7 @@ class Attachment:
     remote: bool = False
 
 
-class Target:
+class Target(ABC):
     """A place fwaudit looks into. Subclasses are frozen dataclasses with a ``ref``."""
 
     kind: ClassVar[str]
@@ -53,13 +54,13 @@ class Target:
         return f"{self.kind}:{self.ref}"
 
     @classmethod
+    @abstractmethod
     def parse(cls, ref: str) -> Target:
         """The target named ``ref`` (the part after ``kind:``); syntax errors are input errors."""
-        raise NotImplementedError
 
+    @abstractmethod
     def locate(self) -> str:
         """The path of the target's nsfs file (``/proc/…/ns/net``, ``/run/netns/…``)."""
-        raise NotImplementedError
 
     def namespace_path(self) -> str:
         """:meth:`locate`, checked to exist and to be openable."""
