@@ -107,7 +107,7 @@ def _listeners_report(label: str, fmt: str) -> str:
 @app.command()
 def exposure(
     target: Annotated[Optional[str], typer.Option("--target", "-t", help="Read the live rules of host, netns:NAME, pid:PID or container:NAME.")] = None,
-    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: to force the format. Files are taken as loaded in the order given (at equal priority the chain loaded last runs first).")] = None,
+    ruleset: Annotated[Optional[list[str]], typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft:/ipset: to force the format. Files are taken as loaded in the order given (at equal priority the chain loaded last runs first).")] = None,
     in_interface: Annotated[str, typer.Option("--in-interface", "-i", help="Interface the connections arrive on.")] = ...,  # type: ignore[assignment]
     destination: Annotated[Optional[str], typer.Option("--destination", "-d", help="Destination address (default: the interface's primary address; required with --ruleset).")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source address or CIDR; repeatable (default: everything).")] = None,

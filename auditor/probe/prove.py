@@ -44,6 +44,8 @@ def _loader(spec: str) -> list[str]:
     kind = kind or detect_format(read_input_file(path, what="ruleset file"), str(path))
     if kind == "nft":
         return ["nft", "-f", resolved]
+    if kind == "ipset":
+        return ["ipset", "restore", "-file", resolved]
     return ["ip6tables-restore" if kind == "ip6tables" else "iptables-restore", resolved]
 
 
@@ -64,8 +66,9 @@ def prove(policy: Policy, ruleset_files: list[str], interfaces: dict[str, list[s
             for a in addrs:
                 ns.exec(["ip", "addr", "add", a, "dev", name] + (["nodad"] if ":" in a else []))
             ns.exec(["ip", "link", "set", name, "up"])
-        for f in ruleset_files:
-            ns.exec(_loader(f))
+        loads = [_loader(f) for f in ruleset_files]
+        for cmd in sorted(loads, key=lambda c: c[0] != "ipset"):  # sets before the rules using them
+            ns.exec(cmd)
         tcp, udp = _declared_ports(policy)
         proc = ns.spawn([sys.executable, "-m", "auditor.probe.servers", "--tcp", ",".join(map(str, tcp)),
                          "--udp", ",".join(map(str, udp))], stdout=subprocess.PIPE, text=True)
