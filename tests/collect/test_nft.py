@@ -288,3 +288,20 @@ def test_files_matching_interfaces_by_index_load_offline(tmp_path):
     rules = tables[0].chain("input").rules
     assert InterfaceMatch("iif", ("eth2",)) in rules[0].matches
     assert index_interfaces('iif $wan oif 7 meta iifname "x"') == set()
+
+
+def test_meta_protocol_and_nfproto_vmaps_are_typed(tmp_path):
+    from auditor.collect.nft import read_nft_file
+    from auditor.model.ruleset import VerdictMap
+
+    f = tmp_path / "mp.nft"
+    f.write_text("table inet t {\n  chain v4 {\n    tcp dport 22 accept\n  }\n  chain v6 {\n    tcp dport 23 accept\n  }\n"
+                 "  chain input {\n    type filter hook input priority 0; policy drop;\n"
+                 "    meta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
+                 "    meta nfproto vmap { ipv4 : jump v4, ipv6 : jump v6 }\n  }\n}\n")
+    tables, _ = read_nft_file(f)
+    for r in tables[0].chain("input").rules:
+        assert not r.unknowns
+        (vm,) = r.statements
+        assert isinstance(vm, VerdictMap) and vm.fields == ("nfproto",)
+        assert [(k, v.chain) for k, v in vm.entries] == [(((4, 4),), "v4"), (((6, 6),), "v6")]

@@ -214,6 +214,19 @@ COMMIT
   }
 }
 """)], {("tcp", 22, C0): "open", ("tcp", 80, C0): "silent", ("tcp", 22, V6): "open", ("tcp", 80, V6): "silent"}),
+    "meta-protocol-vmap-per-family": ([("nftables", """table inet t {
+  chain v4 {
+    tcp dport 22 accept
+  }
+  chain v6 {
+    tcp dport 80 accept
+  }
+  chain input {
+    type filter hook input priority 0; policy drop;
+    meta protocol vmap { ip : jump v4, ip6 : jump v6 }
+  }
+}
+""")], {("tcp", 22, C0): "open", ("tcp", 80, C0): "silent", ("tcp", 22, V6): "silent", ("tcp", 80, V6): "open"}),
     "reject-with-icmpv6-applies-to-ipv6-only": ([("nftables", """table inet f {
   chain input {
     type filter hook input priority 0; policy accept;
