@@ -101,9 +101,9 @@ SnapshotOpt = Annotated[
 ]
 RulesetsOpt = Annotated[
     list[str] | None,
-    typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save or nft); repeatable. Prefix iptables:/ip6tables:/nft: "
-                                         "to force the format. Files are taken as loaded in the order given (at equal "
-                                         "priority the chain loaded last runs first)."),
+    typer.Option("--ruleset", "-r", help="Ruleset file (iptables-save, nft or ipset save); repeatable. Prefix "
+                                         "iptables:/ip6tables:/nft:/ipset: to force the format. Files are taken as loaded "
+                                         "in the order given (at equal priority the chain loaded last runs first)."),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Policy file (YAML).")]

@@ -85,6 +85,8 @@ def loader_command(spec: str) -> list[str]:
     kind = kind or detect_format(read_input_file(path, what="ruleset file"), str(path))
     if kind == "nft":
         return ["nft", "-f", resolved]
+    if kind == "ipset":
+        return ["ipset", "restore", "-file", resolved]
     return ["ip6tables-restore" if kind == "ip6tables" else "iptables-restore", resolved]
 
 
@@ -104,7 +106,8 @@ def _prove(policy: Policy, rulesets: Sequence[str], interfaces: dict[str, list[s
     tcp, udp = _declared_ports(policy)
     notes: list[str] = []
     out: list[tuple[str | None, tuple[Comparison, ...]]] = []
-    with LabCopy(interfaces, [loader_command(f) for f in rulesets], tcp, udp) as lab:
+    loads = sorted((loader_command(f) for f in rulesets), key=lambda c: c[0] != "ipset")  # sets before their rules
+    with LabCopy(interfaces, loads, tcp, udp) as lab:
         for zone in policy.zones:
             try:
                 rep = zone_representatives(policy, [zone.name])[zone.name]

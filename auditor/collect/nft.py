@@ -228,6 +228,22 @@ def _in_comment(text: str, pos: int) -> bool:
     return "#" in text[line_start:pos]
 
 
+_BY_INDEX = re.compile(r"\b[io]if\s+(?:!=\s*)?(\{[^}]*\}|\S+)")
+_IFNAME = re.compile(r'^"?([A-Za-z][A-Za-z0-9_.-]{0,14})"?$')
+
+
+def index_interfaces(text: str) -> set[str]:
+    """Interface names an nft source matches by index (``iif "eth0"``, ``oif { "a", "b" }``),
+    which must exist when it is loaded. Anything that is not a plain name is left to nft."""
+    out: set[str] = set()
+    for m in _BY_INDEX.finditer(text):
+        for word in m.group(1).strip("{}").split(","):
+            name = _IFNAME.match(word.strip().rstrip(";"))
+            if name:
+                out.add(name.group(1))
+    return out
+
+
 def _sandbox_prefix() -> list[str]:
     """A fresh network namespace for nft (a user namespace too when not root). nft reads only
     the private copies in a directory no one else can open, so it runs as the caller."""
@@ -245,8 +261,13 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
     with tempfile.TemporaryDirectory(prefix="fwaudit-nft-") as tmp:
         directory = Path(tmp)
         main, originals = sources.write_copies(directory)
-        script = f'{nft} -f "$1" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset'
-        res = run_command([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main)],
+        # iif/oif name interfaces by index: nft -f resolves them when it loads, so the
+        # throwaway namespace gets a veth of every name the files use
+        script = ('main="$1"; shift; i=0; for n in "$@"; do '
+                  'ip link add "$n" type veth peer name "fwaudit-p$i" 2>/dev/null; i=$((i+1)); done; '
+                  f'{nft} -f "$main" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset')
+        names = sorted({n for text in sources.texts.values() for n in index_interfaces(text)})
+        res = run_command([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main), *names],
                        timeout=FILE_TIMEOUT, cwd=str(directory))
     if res.returncode != 0:
         raise _load_error(res.stderr, path, originals)

@@ -768,7 +768,10 @@ def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict[str, A
 def _elem_field(fld: str) -> str:
     return {"saddr4": "saddr", "saddr6": "saddr", "daddr4": "daddr", "daddr6": "daddr",
             "sport": "sport", "dport": "dport", "l4proto": "l4proto", "iif": "iif", "oif": "oif",
-            "ctstate": "ctstate"}.get(fld, "")
+            "ctstate": "ctstate", "nfproto": "nfproto", "ethertype": "nfproto"}.get(fld, "")
+
+
+_FAMILIES = {"ip": 4, "ipv4": 4, "ip6": 6, "ipv6": 6}
 
 
 def _elem_value(fld: str, v: Any) -> Any:
@@ -783,6 +786,8 @@ def _elem_value(fld: str, v: Any) -> Any:
         if not isinstance(v, str):
             raise _Unsupported
         return v
+    if fld in ("nfproto", "ethertype") and v in _FAMILIES:  # meta protocol/nfproto vmaps
+        return (_FAMILIES[v], _FAMILIES[v])
     raise _Unsupported
 
 

@@ -536,6 +536,9 @@ def _set_elements(m: SetElementMatch, st: PacketState) -> Positive | None:
                 c = Uncertain("interface unknown") if name is None else interface_matches(str(value), name)
             elif fieldname == "ctstate":
                 c = _ct_state(ConntrackStateMatch(frozenset({str(value)})), st)
+            elif fieldname == "nfproto":
+                r = value if isinstance(value, tuple) else (0, -1)
+                c = r[0] <= st.version <= r[1]
             else:
                 c = Uncertain(f"set field {fieldname} is not modelled")
             if isinstance(c, Uncertain):

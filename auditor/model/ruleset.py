@@ -224,7 +224,8 @@ class SetElementMatch:
     """Membership of a tuple of fields in a set: ipset ``--match-set S src,dst`` or an nft
     concatenation ``ip saddr . tcp dport @S``.
 
-    ``fields`` name packet fields (saddr, daddr, sport, dport, l4proto, iif, oif, ctstate). Each
+    ``fields`` name packet fields (saddr, daddr, sport, dport, l4proto, iif, oif, ctstate,
+    nfproto — the IP version as a range ``(4, 4)``/``(6, 6)``, for ``meta protocol vmap``). Each
     element gives, per field, an inclusive range (numeric fields) or a name (interfaces, and
     conntrack states such as ``established`` — so ``ct state vmap { … }`` is a
     :class:`VerdictMap` over the field ``ctstate``). An element

@@ -3,7 +3,8 @@
 The copy is one namespace (``fwa-prove-*``) whose declared interfaces are bridges carrying the
 declared addresses, so a vantage point attached to a bridge arrives *on that interface* and
 ``iifname`` rules match as in production. The candidate is loaded with the real tools
-(``iptables-restore``/``ip6tables-restore``/``nft -f``, commands the caller gives), declared
+(``ipset restore``/``iptables-restore``/``ip6tables-restore``/``nft -f``, commands the caller
+gives, in the order given), declared
 services get real listeners that greet their clients, and :meth:`LabCopy.probe` scans and
 converses from one source on one interface. Nothing on the real host is touched; the
 namespace is removed on close. Addresses must be lab addresses (198.18.0.0/15): probes only go

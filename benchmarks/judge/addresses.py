@@ -214,11 +214,19 @@ def _assign(node: _Node, base: int, bits: int, out: dict[Net, Net], regions: lis
     real_starts = [node.start] + [c.end for c in node.children]
     for gap_real, lab_start, real_start in zip(gaps_real, starts, real_starts):
         if gap_real > 0:
-            addr = ipaddress.ip_address(base + lab_start) if version == 4 else ipaddress.IPv6Address(base + lab_start)
-            real = ipaddress.ip_address(real_start) if version == 4 else ipaddress.IPv6Address(real_start)
+            skip = _anycast_skip(version, base + lab_start, gap_real)
+            addr = ipaddress.ip_address(base + lab_start + skip) if version == 4 else ipaddress.IPv6Address(base + lab_start + skip)
+            real = ipaddress.ip_address(real_start + skip) if version == 4 else ipaddress.IPv6Address(real_start + skip)
             regions.append(Region(addr, real, "" if is_root else str(node.net)))
     for child, offset, size in zip(node.children, offsets, sizes):
         _assign(child, base + offset, size, out, regions)
+
+
+def _anycast_skip(version: int, lab_start: int, gap: int) -> int:
+    """1 to step off an IPv6 address whose interface identifier is zero: that is a prefix's
+    subnet-router anycast address, which a forwarding target owns, so the backend's replies to
+    such a "client" end at the target (no real client can use it)."""
+    return 1 if version == 6 and lab_start & ((1 << 64) - 1) == 0 and gap > 1 else 0
 
 
 def _shift(node: _Node, delta: int, out: dict[Net, Net], regions: list[Region]) -> None:
@@ -230,6 +238,7 @@ def _shift(node: _Node, delta: int, out: dict[Net, Net], regions: list[Region]) 
     starts = [node.start] + [c.end for c in node.children]
     for gap, real_start in zip(_gaps(node), starts):
         if gap > 0:
-            regions.append(Region(make(real_start + delta), make(real_start), str(node.net)))
+            skip = _anycast_skip(version, real_start + delta, gap)
+            regions.append(Region(make(real_start + delta + skip), make(real_start + skip), str(node.net)))
     for child in node.children:
         _shift(child, delta, out, regions)

@@ -168,3 +168,19 @@ def test_error_messages_never_quote_a_foreign_file(tmp_path):
             read_ruleset_files([spec])
         assert "hashhash" not in e.value.message and "$6$" not in e.value.message
         assert "19000" not in e.value.message
+
+
+def test_ipset_files_give_offline_iptables_rules_their_sets(tmp_path):
+    from auditor.collect.ruleset import detect_format, read_ruleset_files
+    from auditor.model.ruleset import SetElementMatch
+
+    sets = tmp_path / "sets.ipset"
+    sets.write_text("create allow4 hash:net family inet hashsize 1024 maxelem 65536\nadd allow4 198.18.0.0/25\n")
+    rules = tmp_path / "fw.rules"
+    rules.write_text("*filter\n:INPUT DROP [0:0]\n-A INPUT -m set --match-set allow4 src -j ACCEPT\nCOMMIT\n")
+    rs = read_ruleset_files([f"iptables:{rules}", str(sets)])  # the set file may come after the rules
+    (match,) = rs.tables[0].chain("INPUT").rules[0].matches
+    assert isinstance(match, SetElementMatch) and match.elements == (((0xC6120000, 0xC612007F),),)
+    assert detect_format(sets.read_text()) == "ipset"
+    without = read_ruleset_files([f"iptables:{rules}"])
+    assert without.tables[0].chain("INPUT").rules[0].unknowns  # no set: not guessed

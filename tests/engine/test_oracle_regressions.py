@@ -201,6 +201,41 @@ COMMIT
 -A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:200::2]:80
 COMMIT
 """)], {("tcp", 8080, C0): "refused", ("udp", 8080, C0): "silent", ("tcp", 8080, V6): "refused"}),
+    # --- real rulesets (issue: "Real rulesets") ------------------------------------------------
+    "fw4-redirect-onto-itself-is-no-dnat": ([("nftables", """table inet fw4 {
+  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport { 22, 80 } redirect to :80
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state vmap { established : accept, related : accept, invalid : drop }
+    ct status dnat accept
+  }
+}
+""")], {("tcp", 22, C0): "open", ("tcp", 80, C0): "silent", ("tcp", 22, V6): "open", ("tcp", 80, V6): "silent"}),
+    "meta-protocol-vmap-per-family": ([("nftables", """table inet t {
+  chain v4 {
+    tcp dport 22 accept
+  }
+  chain v6 {
+    tcp dport 80 accept
+  }
+  chain input {
+    type filter hook input priority 0; policy drop;
+    meta protocol vmap { ip : jump v4, ip6 : jump v6 }
+  }
+}
+""")], {("tcp", 22, C0): "open", ("tcp", 80, C0): "silent", ("tcp", 22, V6): "silent", ("tcp", 80, V6): "open"}),
+    "reject-with-icmpv6-applies-to-ipv6-only": ([("nftables", """table inet f {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    meta nfproto ipv6 udp dport 443 reject with icmpv6 admin-prohibited
+    meta nfproto ipv4 tcp dport 443 reject with icmp admin-prohibited
+  }
+}
+""")], {("udp", 443, C0): "open", ("udp", 443, V6): "refused", ("tcp", 443, C0): "refused",
+        ("tcp", 443, V6): "open"}),
     # --- base chains at equal priority: the one registered last runs first ------------------
     "equal-priority-iptables-nft-then-nft": ([("iptables-nft", """*filter
 :INPUT ACCEPT [0:0]
