@@ -147,6 +147,25 @@ def test_a_second_run_does_not_reinstall(fleet):
     assert json.loads((work / "results" / "web1.json").read_text())["findings"] == []
 
 
+def test_snapshot_mode_brings_snapshots_that_audit_centrally_as_on_the_host(fleet):
+    """fwaudit_mode: snapshot collects each host once; audited on the controller with the host's
+    policy, a snapshot gives the findings a local audit of the host gives."""
+    lab, work, _, play = fleet
+    snaps = work / "snapshots"
+    run = play("--limit", "web2,db2,down1", "-e", "fwaudit_mode=snapshot", "-e", f"fwaudit_snapshots_dir={snaps}")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert sorted(p.stem for p in snaps.glob("*.json")) == ["db2", "web2"]
+    assert json.loads((work / "results" / "down1.json").read_text())["status"] == "unreachable"
+    assert not (work / "results" / "web2.json").exists()  # no stale audit beside the snapshot
+    for name in ("web2", "db2"):
+        policy = work / "hosts" / name / "fwaudit" / "policy.yaml"  # the one the audit run deployed
+        central = _fwaudit("audit", "--policy", str(policy), "--snapshot", str(snaps / f"{name}.json"), "--format", "json")
+        local = _fwaudit("audit", "--policy", str(policy), "--target", f"netns:{lab.namespace_of(name)}", "--format", "json")
+        assert central.returncode == local.returncode == 1, (central.stderr, local.stderr)
+        assert [(f["id"], f["message"]) for f in json.loads(central.stdout)["findings"]] == \
+            [(f["id"], f["message"]) for f in json.loads(local.stdout)["findings"]], name
+
+
 def _changed_tasks(output: str, host: str) -> list[str]:
     """Names of the tasks ansible-playbook's default output shows as changed on ``host``."""
     changed, task = [], ""

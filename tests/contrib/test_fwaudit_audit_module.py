@@ -89,5 +89,22 @@ def test_documentation_parses():
     r = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "--json", "-t", "module",
                         "fwaudit.fleet.fwaudit_audit"], capture_output=True, text=True, env=env, timeout=120)
     doc = json.loads(r.stdout)["fwaudit.fleet.fwaudit_audit"]
-    assert set(doc["doc"]["options"]) == {"policy", "target", "fail_on", "baseline", "scan", "firewall", "executable", "timeout"}
+    assert set(doc["doc"]["options"]) == {"policy", "snapshot", "target", "fail_on", "baseline", "scan", "firewall",
+                                          "executable", "timeout"}
     assert doc["doc"]["attributes"]["check_mode"]["support"] == "full"
+
+
+SNAPSHOT = {"format": "fwaudit.snapshot/1", "target": "host", "listeners": []}
+
+
+def test_snapshot_mode_returns_the_snapshot_and_needs_no_policy(tmp_path):
+    exe = fake_fwaudit(tmp_path, 0, json.dumps(SNAPSHOT))
+    out = run_module(tmp_path, snapshot=True, executable=str(exe), target="netns:web1")
+    assert not out.get("failed") and out["changed"] is False, out
+    assert out["snapshot"] == SNAPSHOT and out["target"] == "netns:web1" and "report" not in out
+    assert (tmp_path / "args").read_text().split() == ["snapshot", "--target", "netns:web1", "--output", "-"]
+    assert run_module(tmp_path, executable=str(exe))["failed"] is True  # an audit needs its policy
+    for rc, stdout, why in ((3, "", "could not snapshot host (environment problem)"),
+                            (0, json.dumps({"schema": "fwaudit.audit/1"}), "not a snapshot")):
+        out = run_module(tmp_path, snapshot=True, executable=str(fake_fwaudit(tmp_path, rc, stdout, "no root")))
+        assert out["failed"] is True and why in out["msg"], out

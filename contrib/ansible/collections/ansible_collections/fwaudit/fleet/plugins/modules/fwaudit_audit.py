@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Apache-2.0 (see the fwaudit project)
-"""Ansible module: run ``fwaudit audit`` on the managed host and return its JSON document."""
+"""Ansible module: run ``fwaudit audit`` on the managed host and return its JSON document (or,
+with ``snapshot``, ``fwaudit snapshot``: the host as it is, to audit elsewhere)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,20 @@ description:
     RV(failing=true). The module fails only when fwaudit could not audit (exit code 2, bad input
     such as an invalid policy, or 3, an environment problem such as missing privileges), with
     fwaudit's message.
+  - With O(snapshot=true) it runs C(fwaudit snapshot) instead and returns the host's snapshot
+    (listeners, rulesets, interfaces, routes; format C(fwaudit.snapshot/1)) in RV(snapshot), to
+    be audited centrally with C(fwaudit audit --snapshot FILE); no policy is needed on the host.
 version_added: "0.1.0"
 author:
   - fwaudit developers
 options:
   policy:
-    description: Path of the policy file (YAML) on the managed host.
+    description: Path of the policy file (YAML) on the managed host (required unless O(snapshot=true)).
     type: path
-    required: true
+  snapshot:
+    description: Take a snapshot of the host (C(fwaudit snapshot)) instead of auditing it.
+    type: bool
+    default: false
   target:
     description:
       - Where to look, as fwaudit's C(--target) - C(host) (the root network namespace, PID 1's),
@@ -92,6 +99,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+snapshot:
+  description: The host's snapshot (C(fwaudit snapshot --output -), format C(fwaudit.snapshot/1)).
+  returned: success, with O(snapshot=true)
+  type: dict
 report:
   description: The audit document (C(fwaudit audit --format json), schema C(fwaudit.audit/1)).
   returned: success
@@ -180,10 +191,40 @@ def resolve_target(target):
     return "pid:%d" % os.getpid()
 
 
+def _run(module, cmd, target, what, ok):
+    """Run ``cmd`` (bounded by O(timeout)); fail the task unless it exits with one of ``ok``."""
+    p = module.params
+    result = dict(changed=False, target=target, cmd=cmd)
+    # run_command has no timeout of its own: coreutils' timeout stops a hung run (exit 124)
+    limit = module.get_bin_path("timeout")
+    run = ([limit, "--kill-after=10", str(p["timeout"])] if limit and p["timeout"] > 0 else []) + cmd
+    rc, out, err = module.run_command(run, environ_update={"NO_COLOR": "1"})
+    result["exit_code"] = rc
+    if rc not in ok:
+        why = {2: "bad input", 3: "environment problem", 124: "timed out after %ds" % p["timeout"],
+               137: "killed after the timeout"}.get(rc, "unexpected exit code %d" % rc)
+        module.fail_json(msg="fwaudit could not %s %s (%s): %s" % (what, target, why, (err or out).strip()[-2000:]),
+                         stderr=err[-4000:], **result)
+    return result, rc, out, err
+
+
+def _snapshot(module, exe, target):
+    """``fwaudit snapshot`` of the target, returned as data (the task ends here)."""
+    result, _, out, err = _run(module, [exe, "snapshot", "--target", target, "--output", "-"], target, "snapshot", (0,))
+    try:
+        snap = json.loads(out)
+    except ValueError:
+        module.fail_json(msg="fwaudit printed no JSON snapshot", stderr=err[-4000:], **result)
+    if not isinstance(snap, dict) or not str(snap.get("format", "")).startswith("fwaudit.snapshot/"):
+        module.fail_json(msg="fwaudit printed something that is not a snapshot", **result)
+    module.exit_json(snapshot=snap, **result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            policy=dict(type="path", required=True),
+            policy=dict(type="path"),
+            snapshot=dict(type="bool", default=False),
             target=dict(type="str", default="host"),
             fail_on=dict(type="str", default="high", choices=["info", "low", "medium", "high", "critical"]),
             baseline=dict(type="path"),
@@ -192,6 +233,7 @@ def main():
             executable=dict(type="path", default="fwaudit"),
             timeout=dict(type="int", default=600),
         ),
+        required_if=[("snapshot", False, ("policy",))],
         supports_check_mode=True,
     )
     p = module.params
@@ -199,6 +241,8 @@ def main():
     if os.sep not in exe:
         exe = module.get_bin_path(exe, required=True)
     target = resolve_target(p["target"])
+    if p["snapshot"]:
+        _snapshot(module, exe, target)
     cmd = [exe, "audit", "--policy", p["policy"], "--target", target, "--format", "json", "--fail-on", p["fail_on"]]
     if p["baseline"]:
         cmd += ["--baseline", p["baseline"]]
@@ -206,17 +250,7 @@ def main():
         cmd.append("--scan")
     if not p["firewall"]:
         cmd.append("--no-firewall")
-    result = dict(changed=False, target=target, cmd=cmd)
-    # run_command has no timeout of its own: coreutils' timeout stops a hung audit (exit 124)
-    limit = module.get_bin_path("timeout")
-    run = ([limit, "--kill-after=10", str(p["timeout"])] if limit and p["timeout"] > 0 else []) + cmd
-    rc, out, err = module.run_command(run, environ_update={"NO_COLOR": "1"})
-    result["exit_code"] = rc
-    if rc not in (0, 1):
-        what = {2: "bad input", 3: "environment problem", 124: "timed out after %ds" % p["timeout"],
-                137: "killed after the timeout"}.get(rc, "unexpected exit code %d" % rc)
-        module.fail_json(msg="fwaudit could not audit %s (%s): %s" % (target, what, (err or out).strip()[-2000:]),
-                         stderr=err[-4000:], **result)
+    result, rc, out, err = _run(module, cmd, target, "audit", (0, 1))
     try:
         report = json.loads(out)
     except ValueError:
