@@ -57,6 +57,28 @@ def netns(make_netns) -> Namespace:
     return make_netns()
 
 
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """``fwaudit ARGV`` in this process, as the console script runs it: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+    import sys
+
+    from auditor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.argv
+    sys.argv = ["fwaudit", *argv]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0) if not isinstance(e.code, str) else 1
+    finally:
+        sys.argv = old
+    return code, out.getvalue(), err.getvalue()
+
+
 def lab_host(ns: Namespace, cidr: str, *, nft: str | None = None, tcp: str = "", udp: str = "",
              name: str | None = None) -> Namespace:
     """Give ``ns`` an ``eth0`` with ``cidr``, an optional nft ruleset and real listeners."""

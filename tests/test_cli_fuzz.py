@@ -8,17 +8,14 @@ Only commands that touch nothing are fuzzed (policy check, exposure and verify o
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.cli import main
+from tests.conftest import run_cli
 from tests.engine.policy_mutations import TOKENS
 
 BUDGET = min(30.0, float(os.environ.get("FWAUDIT_FUZZ_SECONDS", "10")))
@@ -49,17 +46,7 @@ values = st.one_of(argv_text, st.text(st.characters(blacklist_categories=("Cs",)
 
 
 def run_main(argv: list[str]) -> int:
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["fwaudit", *argv]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-        return 0
-    except SystemExit as e:
-        return int(e.code or 0) if not isinstance(e.code, str) else 1
-    finally:
-        sys.argv = old
+    return run_cli(argv)[0]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from auditor.app.scan import explain, scan_destination
 from auditor.collect.snapshot import collect_snapshot
 from auditor.engine import audit as engine_audit
 from auditor.engine.baseline import drift
-from auditor.engine.zones import zone_representatives
+from auditor.engine.zones import probe_sources
 from auditor.errors import InputError
 from auditor.model.policy import Policy
 from auditor.model.result import AuditResult
@@ -86,16 +86,14 @@ def _probe_zones(target: Target, policy: Policy, snap: HostSnapshot
     probed: list[ScanResult] = []
     comparisons: list[tuple[str | None, tuple[Comparison, ...]]] = []
     notes: list[str] = []
-    for zone in policy.zones:
-        try:
-            rep = zone_representatives(policy, [zone.name])[zone.name]
-        except InputError as e:
-            notes.append(f"zone {zone.name} not scanned: {e.message}")
+    for zone, rep, why in probe_sources(policy):
+        if rep is None:
+            notes.append(f"zone {zone} not scanned: {why}")
             continue
         result = run_scan(str(target), attach, [rep], ports, ["tcp", "udp"], destination=destination, udp_listening=udp)
         probed.append(result)
         if snap.ruleset is not None and snap.host is not None:
-            comparisons.append((zone.name, tuple(explain(str(target), attach, snap, result))))
+            comparisons.append((zone, tuple(explain(str(target), attach, snap, result))))
     if probed and snap.ruleset is None:
         notes.append("scan results not compared with the firewall model: there is no firewall view")
     return tuple(probed), tuple(comparisons), tuple(notes)

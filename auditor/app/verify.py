@@ -21,7 +21,7 @@ from auditor.collect.ruleset import collect_ruleset, detect_format, read_ruleset
 from auditor.engine.checks import CheckInput, run_checks
 from auditor.engine.crosscheck import compare, conversation_comparisons
 from auditor.engine.diff import diff_views
-from auditor.engine.zones import zone_exposures, zone_representatives
+from auditor.engine.zones import probe_sources, zone_exposures
 from auditor.errors import InputError
 from auditor.inputs import read_input_file
 from auditor.model.exposure import Exposure
@@ -108,15 +108,13 @@ def _prove(policy: Policy, rulesets: Sequence[str], interfaces: dict[str, list[s
     out: list[tuple[str | None, tuple[Comparison, ...]]] = []
     loads = sorted((loader_command(f) for f in rulesets), key=lambda c: c[0] != "ipset")  # sets before their rules
     with LabCopy(interfaces, loads, tcp, udp) as lab:
-        for zone in policy.zones:
-            try:
-                rep = zone_representatives(policy, [zone.name])[zone.name]
-            except InputError as e:
-                notes.append(f"proof: zone {zone.name} not probed: {e.message}")
+        for zone, rep, why in probe_sources(policy):
+            if rep is None:
+                notes.append(f"proof: zone {zone} not probed: {why}")
                 continue
             for iface, addrs in interfaces.items():
                 dest = str(ipaddress.ip_interface(addrs[0]).ip)
-                view = next((v for v in views if v.zone == zone.name and v.exposure.in_interface == iface
+                view = next((v for v in views if v.zone == zone and v.exposure.in_interface == iface
                              and v.exposure.destination == dest), None)
                 if view is None:
                     continue
@@ -126,7 +124,7 @@ def _prove(policy: Policy, rulesets: Sequence[str], interfaces: dict[str, list[s
                 exposure = _restrict(view.exposure, rep)
                 comps = compare(scan, exposure, lambda proto, port: (proto, port) in lab.listening)
                 comps += conversation_comparisons(talked, exposure)
-                out.append((zone.name, tuple(comps)))
+                out.append((zone, tuple(comps)))
     return tuple(out), notes
 
 

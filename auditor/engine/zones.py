@@ -63,6 +63,18 @@ def zone_exposures(ruleset: Ruleset, host: HostContext, policy: Policy, *, targe
     return tuple(out)
 
 
+def probe_sources(policy: Policy) -> list[tuple[str, str | None, str | None]]:
+    """Every zone of ``policy`` with the address to probe it from (see
+    :func:`zone_representatives`), or with why it has none: (zone, address, reason)."""
+    out: list[tuple[str, str | None, str | None]] = []
+    for zone in policy.zones:
+        try:
+            out.append((zone.name, zone_representatives(policy, [zone.name])[zone.name], None))
+        except InputError as e:
+            out.append((zone.name, None, e.message))
+    return out
+
+
 def zone_representatives(policy: Policy, zones: Sequence[str], version: int = 4) -> dict[str, str]:
     """One source address per zone to probe from: the highest usable address the zone owns in
     the lab ranges (:data:`~auditor.model.scan.LAB_NETWORKS`)."""

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditor.probe.lab import lab_down, lab_up
-from tests.conftest import RUN_ID
+from tests.conftest import RUN_ID, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.root
@@ -81,7 +79,7 @@ def test_audit_of_a_snapshot_needs_no_root(lab):
     """Run as nobody: the audit reads two files and touches nothing else. (The interpreter is
     root's, so the code is imported first and privileges dropped in a forked child.)"""
     argv = ["audit", "--policy", str(lab / "demo.yaml"), "--snapshot", str(lab / "host.json"), "--format", "json"]
-    as_root = _main(argv)
+    as_root = run_cli(argv)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -90,7 +88,7 @@ def test_audit_of_a_snapshot_needs_no_root(lab):
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
-            code, out, err = _main(argv)
+            code, out, err = run_cli(argv)
             os.write(write_fd, json.dumps([code, out, err]).encode())
         finally:
             os._exit(0)
@@ -101,22 +99,6 @@ def test_audit_of_a_snapshot_needs_no_root(lab):
     assert code == 1, err
     assert without_timing(json.loads(out)) == without_timing(json.loads(as_root[1]))
 
-
-def _main(argv: list[str]) -> tuple[int, str, str]:
-    from auditor.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["fwaudit", *argv]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = old
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_snapshot_needs_root_writes_atomically_and_refuses_a_scan(lab, tmp_path):
