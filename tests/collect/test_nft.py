@@ -288,6 +288,7 @@ def test_files_matching_interfaces_by_index_load_offline(tmp_path):
     rules = tables[0].chain("input").rules
     assert InterfaceMatch("iif", ("eth2",)) in rules[0].matches
     assert index_interfaces('iif $wan oif 7 meta iifname "x"') == set()
+    assert index_interfaces('define lan = eth1\ndefine up = { wan0, wan1 }\niif $lan oif $up') == {"eth1", "wan0", "wan1"}
 
 
 def test_meta_protocol_and_nfproto_vmaps_are_typed(tmp_path):
