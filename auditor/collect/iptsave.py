@@ -17,6 +17,8 @@ the file and line, never a guess. Messages quote at most a short escaped excerpt
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -491,7 +493,13 @@ def parse_iptables_save(
     ipsets: Mapping[str, IpsetInfo] | None = None,
 ) -> tuple[Table, ...]:
     """Parse save/restore text into tables (family ``ip`` or ``ip6``)."""
-    return _Reader(version, backend, source, ipsets or {}).read(text)
+    ipsets = dict(ipsets or {})
+    for name in set(_ADD_SET.findall(text)) & set(ipsets):
+        ipsets[name] = dataclasses.replace(ipsets[name], filled_by_rules=True)
+    return _Reader(version, backend, source, ipsets).read(text)
+
+
+_ADD_SET = re.compile(r"--add-set\s+(\S+)")
 
 
 def ipset_tables(ipsets: Iterable[IpsetInfo]) -> tuple[NamedSet, ...]:

@@ -232,15 +232,25 @@ _BY_INDEX = re.compile(r"\b[io]if\s+(?:!=\s*)?(\{[^}]*\}|\S+)")
 _IFNAME = re.compile(r'^"?([A-Za-z][A-Za-z0-9_.-]{0,14})"?$')
 
 
-def index_interfaces(text: str) -> set[str]:
-    """Interface names an nft source matches by index (``iif "eth0"``, ``oif { "a", "b" }``),
-    which must exist when it is loaded. Anything that is not a plain name is left to nft."""
+_DEFINE = re.compile(r"^\s*(?:re)?define\s+([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$", re.M)
+
+
+def index_interfaces(text: str, defines: dict[str, str] | None = None) -> set[str]:
+    """Interface names an nft source matches by index (``iif "eth0"``, ``oif { "a", "b" }``,
+    ``iif $lan`` with ``define lan = eth1``), which must exist when it is loaded. Anything
+    that is not a plain name is left to nft."""
+    defines = dict(defines or {})
+    defines.update(m.groups() for m in _DEFINE.finditer(text))  # type: ignore[misc]
     out: set[str] = set()
     for m in _BY_INDEX.finditer(text):
         for word in m.group(1).strip("{}").split(","):
-            name = _IFNAME.match(word.strip().rstrip(";"))
-            if name:
-                out.add(name.group(1))
+            word = word.strip().rstrip(";")
+            values = defines[word[1:]].strip("{} ").split(",") if word.startswith("$") and word[1:] in defines \
+                else [word]
+            for value in values:
+                name = _IFNAME.match(value.strip())
+                if name:
+                    out.add(name.group(1))
     return out
 
 
@@ -266,7 +276,8 @@ def read_nft_file(path: Path | str) -> tuple[tuple[Table, ...], tuple[str, ...]]
         script = ('main="$1"; shift; i=0; for n in "$@"; do '
                   'ip link add "$n" type veth peer name "fwaudit-p$i" 2>/dev/null; i=$((i+1)); done; '
                   f'{nft} -f "$main" && {nft} -j -a list ruleset && echo {SEP} && {nft} -a list ruleset')
-        names = sorted({n for text in sources.texts.values() for n in index_interfaces(text)})
+        defines = {k: v for text in sources.texts.values() for k, v in _DEFINE.findall(text)}
+        names = sorted({n for text in sources.texts.values() for n in index_interfaces(text, defines)})
         res = run_command([*_sandbox_prefix(), "sh", "-c", script, "sh", str(main), *names],
                        timeout=FILE_TIMEOUT, cwd=str(directory))
     if res.returncode != 0:

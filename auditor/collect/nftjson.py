@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -186,6 +186,9 @@ def _tables(
         if family in ("bridge", "arp"):
             notes.append(f"{family} table {name} read but not evaluated (bridge/arp layer)")
         table_sets = sets.get((family, name), {})
+        filled = _filled_by_rules(r for (f, t, _), rs in rules.items() if (f, t) == (family, name) for r in rs)
+        if filled:
+            table_sets = {n: dict(d, filled_by_rules=n in filled) for n, d in table_sets.items()}
         out_chains: list[Chain] = []
         for cname, c in chains.get((family, name), {}).items():
             built = []
@@ -322,6 +325,9 @@ def _statement(kind: str, value: Any, family: str, sets: dict[str, dict[str, Any
         return [EffectStatement(kind)]
     if kind == "notrack":
         return [NotrackStatement()]
+    if kind in ("set", "map"):
+        # add/update/delete an element: the set changes for *later* packets; this one goes on
+        return [EffectStatement(f"{kind} {value.get('op', 'update') if isinstance(value, dict) else 'update'}")]
     if kind == "ct helper":
         # which helper follows the connection's control channel; not this connection's fate
         return [EffectStatement("ct helper")]
@@ -755,8 +761,27 @@ def _set_definition(name: str, sets: dict[str, dict[str, Any]]) -> dict[str, Any
     return s
 
 
+def _filled_by_rules(rules: Iterable[dict[str, Any]]) -> set[str]:
+    """Names of the sets and maps the ruleset's own rules add to (``add @knock { ip saddr }``,
+    ``update @meter …``): their members depend on what clients sent before."""
+    out: set[str] = set()
+    for r in rules:
+        for expr in r.get("expr", []):
+            stmt = expr.get("set") or expr.get("map") if isinstance(expr, dict) else None
+            if (isinstance(stmt, dict) and stmt.get("op") in ("add", "update")
+                    and isinstance(stmt.get("set") or stmt.get("map"), str)):
+                out.add(str(stmt.get("set") or stmt.get("map")).lstrip("@"))
+    return out
+
+
+def _history(name: str, neg: bool) -> Match:
+    return NondeterministicMatch("dynamic set", f"@{name} (filled by the ruleset's own rules)", neg)
+
+
 def _named_set_match(fld: str, name: str, neg: bool, sets: dict[str, dict[str, Any]]) -> Match:
     s = _set_definition(name, sets)
+    if s.get("filled_by_rules"):
+        return _history(name, neg)
     values = [_unwrap(e) for e in s.get("elem", [])]
     m = _typed(fld, values, neg, "==", "")
     # keep the set's name for display
@@ -814,6 +839,8 @@ def _concat_match(parts: list[Any], right: Any, neg: bool, family: str,
         raise _Unsupported(tuple(_dedupe(deps)))
     if isinstance(right, str) and right.startswith("@"):
         name = right[1:]
+        if _set_definition(name, sets).get("filled_by_rules"):
+            return _dedupe(deps) + [_history(name, neg)]
         raw = [_unwrap(e) for e in _set_definition(name, sets).get("elem", [])]
     else:
         name = "anonymous"

@@ -826,11 +826,15 @@ class IpsetInfo:
     version: int
     members: tuple[str, ...]
     has_nomatch: bool = False
+    #: the ruleset's own ``-j SET --add-set`` fills it: members depend on what clients sent before
+    filled_by_rules: bool = False
 
 
 def set_match(name: str, flags: list[str], neg: bool, ipsets: Mapping[str, IpsetInfo]) -> Match:
     info = ipsets.get(name)
     text = f"-m set {'! ' if neg else ''}--match-set {name} {','.join(flags)}"
+    if info is not None and info.filled_by_rules:
+        return NondeterministicMatch("dynamic set", f"{text} (filled by the ruleset's own -j SET)")
     if info is None:
         return UnknownMatch(f"{text} (set {name} not available)")
     converted = set_elements(info, flags)
@@ -923,6 +927,8 @@ def convert_target(use: ExtensionUse, ctx: RuleContext) -> list[Statement]:
         raise ArgError("TCPMSS: exactly one of --set-mss or --clamp-mss-to-pmtu is required")
     if name in FATE_NEUTRAL_TARGETS:
         return [EffectStatement(name.lower())]
+    if name == "SET":  # adds to/removes from an ipset for later packets; this one continues
+        return [EffectStatement("set")]
     if name == "NOTRACK" or (name == "CT" and use.get("notrack") is not None):
         if name == "CT" and len(use.uses) > 1:
             raise ArgError("CT: --notrack cannot be combined with other options")

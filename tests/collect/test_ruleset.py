@@ -184,3 +184,17 @@ def test_ipset_files_give_offline_iptables_rules_their_sets(tmp_path):
     assert detect_format(sets.read_text()) == "ipset"
     without = read_ruleset_files([f"iptables:{rules}"])
     assert without.tables[0].chain("INPUT").rules[0].unknowns  # no set: not guessed
+
+
+def test_ipsets_the_ruleset_fills_itself_are_history(tmp_path):
+    from auditor.collect.ruleset import read_ruleset_files
+    from auditor.model.ruleset import EffectStatement, NondeterministicMatch
+
+    (tmp_path / "k.ipset").write_text("create knock hash:ip family inet hashsize 1024 maxelem 65536 timeout 10\n")
+    (tmp_path / "k.rules").write_text("*filter\n:INPUT DROP [0:0]\n"
+                                      "-A INPUT -p tcp --dport 1234 -j SET --add-set knock src\n"
+                                      "-A INPUT -p tcp --dport 22 -m set --match-set knock src -j ACCEPT\nCOMMIT\n")
+    rs = read_ruleset_files([str(tmp_path / "k.ipset"), f"iptables:{tmp_path / 'k.rules'}"])
+    add, check = rs.tables[0].chain("INPUT").rules
+    assert add.statements == (EffectStatement("set"),)
+    assert any(isinstance(m, NondeterministicMatch) and m.first_client is None for m in check.matches)
