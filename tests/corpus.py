@@ -52,5 +52,8 @@ RULESETS: dict[str, tuple[Load, ...]] = {
     "firewalld-libvirt": (Load("nftables", "firewalld-libvirt.nft"),),
     "fail2ban-gateway": (Load("ipset", "fail2ban-gateway.ipset"), Load("iptables-legacy", "fail2ban-gateway.rules"),
                          Load("ip6tables-legacy", "fail2ban-gateway.v6.rules")),
+    # nftables.service runs at boot, dockerd after it: at equal priority Docker's chains run first
+    "debian-docker-fail2ban": (Load("nftables", "debian-docker-fail2ban.nft"),
+                               Load("iptables-nft", "debian-docker-fail2ban.rules")),
     "docker-swarm": (Load("iptables-nft", "docker-swarm.rules"), Load("ip6tables-nft", "docker-swarm.v6.rules")),
 }

@@ -1,7 +1,8 @@
 """A realistic corpus (tests/data/corpus, listed in tests/corpus.py): Docker's rules dumped from
 a real dockerd, ufw-style, firewalld-style and kube-proxy-like (10,000 rules) rulesets, and
 rulesets written in the shape their products generate — an OpenWrt fw4 router, a Docker Swarm
-node, Tailscale beside ufw, firewalld with libvirt, a fail2ban gateway (with its ipsets). Each is
+node, Tailscale beside ufw, firewalld with libvirt, a fail2ban gateway (with its ipsets), a Debian
+host where nftables.conf, fail2ban's nftables table and Docker's iptables-nft rules meet. Each is
 read without unknowns where the model has types (the constructs it has none for are named), means
 what its source says (rule counts per chain counted in the text, and hand-read expectations: all
 of the firewalld file, telling rules of the others), reads back the same after loading it with
@@ -194,6 +195,17 @@ TELLING_RULES = {
                                                           proto("tcp"), dport(80), ACCEPT),
         ("ip", "libvirt_network", "guest_input", 3): rule(InterfaceMatch("oif", ("eth2",)), EffectStatement("counter"),
                                                           Verdict("reject")),
+    },
+    "debian-docker-fail2ban": {
+        ("inet", "filter", "input", 8): rule(EffectStatement("counter")),
+        ("inet", "filter", "forward", 3): rule(InterfaceMatch("oif", ("eth2",)), V4, addr("daddr", "198.18.3.2"),
+                                               proto("tcp"), dport(80), ACCEPT),
+        ("inet", "f2b-table", "f2b-chain", 1): rule(proto("tcp"), dport(22), V4,
+                                                    addr("saddr", "198.18.1.11", set_name="addr-set-sshd"), Verdict("reject")),
+        ("inet", "f2b-table", "f2b-chain", 2): rule(proto("tcp"), dport(22), V6,
+                                                    addr("saddr", "fd00:1::c8", set_name="addr6-set-sshd"), Verdict("reject")),
+        ("ip", "nat", "DOCKER", 3): rule(InterfaceMatch("iif", ("eth2",), negated=True), proto("tcp"), dport(8081),
+                                         NatStatement("dnat", addr("daddr", "198.18.3.2").ranges[0], 4, (22, 22))),
     },
     "fail2ban-gateway": {
         ("ip", "filter", "INPUT", 1): rule(SetElementMatch("f2b-recidive", ("saddr",), (
