@@ -888,7 +888,9 @@ def set_elements(info: IpsetInfo, flags: list[str]) -> tuple[tuple[str, ...], tu
         elements.append(tuple(values))
     if has_port and kind == "hash":
         fields.append("l4proto")
-    return tuple(fields), tuple(elements)
+    # a set has no order: `ipset save` lists a hash set in the kernel's hash order, a file in
+    # whatever order it was written, and both must read as the same match
+    return tuple(fields), tuple(sorted(elements))
 
 
 def _member_ports(text: str) -> tuple[int, int]:

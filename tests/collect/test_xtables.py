@@ -7,6 +7,7 @@ import pytest
 from auditor.target.runner import run_in_namespace
 from auditor.model.ruleset import TcpFlagsMatch
 from auditor.collect.xtables import parse_ipset_save, read_ipsets, read_iptables_legacy, read_iptables_nft
+from auditor.collect.xtextensions import set_match
 
 RULES = """*filter
 :INPUT DROP [0:0]
@@ -87,3 +88,11 @@ add both admins
     assert sets["svc6"].version == 6 and sets["svc6"].type == "hash:ip,port"
     assert sets["ex"].has_nomatch
     assert sets["both"].members == ("198.18.7.0/24",) and sets["both"].type == "hash:net"
+
+
+def test_a_set_reads_the_same_in_any_member_order():
+    """`ipset save` lists a hash set in the kernel's hash order, not in the order of a file
+    (fail2ban's f2b-recidive read live and from its file came out in different orders)."""
+    first = parse_ipset_save("create s hash:ip family inet\nadd s 198.18.1.200\nadd s 198.18.66.7\n")
+    other = parse_ipset_save("create s hash:ip family inet\nadd s 198.18.66.7\nadd s 198.18.1.200\n")
+    assert set_match("s", ["src"], False, first) == set_match("s", ["src"], False, other)

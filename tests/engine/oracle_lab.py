@@ -5,7 +5,7 @@ target (T): eth0 198.18.1.1/24 fd00:1::1/64, eth1 198.18.2.1/24 fd00:2::1/64,
 client (C): c0 198.18.1.10/.11/.200 fd00:1::a/::b/::c8 (→ T eth0), c1 198.18.2.10 fd00:2::a (→ T eth1)
 backend (B): 198.18.3.2 fd00:3::2 behind T eth2 (a "container" to DNAT to), same listeners
 
-Rulesets are loaded into T with the real tools, probed from C, and the evaluator's verdicts
+Rulesets (and the ipsets they use) are loaded into T with the real tools, probed from C, and the evaluator's verdicts
 (read live from T, and offline from the same files) are compared with what the client
 experienced: a TCP port is open only when the listener's greeting arrives (the whole
 conversation got through), a UDP port when the echo comes back. IPv6 neighbours are static,
@@ -101,16 +101,20 @@ class OracleLab:
 
     def reset(self) -> None:
         self.t.exec(["nft", "flush", "ruleset"])
-        self.t.exec(["iptables-legacy-restore"], input=EMPTY_LEGACY)
-        self.t.exec(["ip6tables-legacy-restore"], input=EMPTY_LEGACY)
+        for family, names in (("iptables", "ip_tables_names"), ("ip6tables", "ip6_tables_names")):
+            # every legacy table a ruleset created (mangle, raw, …), not only filter and nat,
+            # goes back to empty: a table keeps its hooks, but no rule or policy stays behind
+            present = self.t.exec(["cat", f"/proc/net/{names}"]).stdout.split()
+            self.t.exec([f"{family}-legacy-restore"], input=EMPTY_LEGACY + _empty_legacy(present))
+        self.t.exec(["ipset", "destroy"])  # after the rules that referenced the sets are gone
         self.t.exec(["conntrack", "-F"], check=False)
         self.t.exec(["conntrack", "-F", "-f", "ipv6"], check=False)
 
     def load(self, backend: str, text: str) -> None:
         tool = {"iptables-legacy": "iptables-legacy-restore", "iptables-nft": "iptables-nft-restore",
                 "ip6tables-legacy": "ip6tables-legacy-restore", "ip6tables-nft": "ip6tables-nft-restore",
-                "nftables": "nft"}[backend]
-        cmd = [tool, "-f", "-"] if tool == "nft" else [tool]
+                "nftables": "nft", "ipset": "ipset"}[backend]
+        cmd = [tool, "-f", "-"] if tool == "nft" else [tool, "restore"] if tool == "ipset" else [tool]
         self.t.exec(cmd, input=text)
 
     # -- the three views ---------------------------------------------------------------------
@@ -140,6 +144,18 @@ class OracleLab:
 
         rules = read_ruleset_files([str(f) for f in files])
         return rules, offline_host(OFFLINE_INTERFACES, forwarding=True)
+
+
+_BUILTIN_CHAINS = {"raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT"),
+                   "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")}
+
+
+def _empty_legacy(tables: list[str]) -> str:
+    """iptables-restore input that empties the legacy tables besides filter and nat."""
+    return "".join(
+        f"*{t}\n" + "".join(f":{c} ACCEPT [0:0]\n" for c in _BUILTIN_CHAINS[t]) + "COMMIT\n"
+        for t in tables if t in _BUILTIN_CHAINS
+    )
 
 
 def _add(ns: Namespace, ifname: str, cidr: str) -> None:

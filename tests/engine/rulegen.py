@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-LISTEN_PORTS = (1, 22, 53, 80, 443, 1000, 8080, 8081, 65535)
+#: the lab's listeners; 41641 is Tailscale's (WireGuard) port, for the corpus ruleset that opens it
+LISTEN_PORTS = (1, 22, 53, 80, 443, 1000, 8080, 8081, 41641, 65535)
 #: subnet key → (IPv4, IPv6); the lab's clients are .10/.11/.200 on eth0 and .10 on eth1
 #: (IPv6: ::a, ::b, ::c8 and ::a)
 SUBNETS = {
