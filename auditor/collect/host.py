@@ -10,6 +10,7 @@ by the user for offline evaluation is :func:`offline_host`.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 
 from auditor.model.host import HostContext, Interface, IPInterface, Route
@@ -30,6 +31,8 @@ class Netlink:
     routes: tuple[tuple[int, str | None, int, int | None, str | None, int], ...]
     forwarding_v4: bool | None
     forwarding_v6: bool | None
+    bridge_netfilter_v4: bool | None = None
+    bridge_netfilter_v6: bool | None = None
 
 
 def fetch_netlink() -> Netlink:
@@ -45,7 +48,8 @@ def fetch_netlink() -> Netlink:
                         r["type"])
                        for family in (AF_INET, AF_INET6) for r in ipr.get_routes(family=family, table=RT_TABLE_MAIN))
     return Netlink(links, addresses, routes, _sysctl("/proc/sys/net/ipv4/ip_forward"),
-                   _sysctl("/proc/sys/net/ipv6/conf/all/forwarding"))
+                   _sysctl("/proc/sys/net/ipv6/conf/all/forwarding"),
+                   _bridge_switch("bridge-nf-call-iptables"), _bridge_switch("bridge-nf-call-ip6tables"))
 
 
 def parse_netlink(raw: Netlink) -> HostContext:
@@ -71,7 +75,8 @@ def parse_netlink(raw: Netlink) -> HostContext:
         for index, name, master in sorted(raw.links)
     )
     return HostContext(interfaces=interfaces, routes=routes, forwarding_v4=raw.forwarding_v4,
-                       forwarding_v6=raw.forwarding_v6, complete=True)
+                       forwarding_v6=raw.forwarding_v6, complete=True,
+                       bridge_netfilter_v4=raw.bridge_netfilter_v4, bridge_netfilter_v6=raw.bridge_netfilter_v6)
 
 
 def collect_host() -> HostContext:
@@ -84,6 +89,14 @@ def _sysctl(path: str) -> bool | None:
             return f.read().strip() == "1"
     except OSError:
         return None
+
+
+def _bridge_switch(name: str) -> bool | None:
+    """A br_netfilter switch of this namespace (per namespace since Linux 5.3); without the
+    module (no ``/proc/sys/net/bridge``) bridged packets never reach the IP hooks: off."""
+    if not os.path.isdir("/proc/sys/net/bridge"):
+        return False
+    return _sysctl(f"/proc/sys/net/bridge/{name}")
 
 
 def offline_host(interfaces: dict[str, list[str]], *, forwarding: bool | None = None) -> HostContext:

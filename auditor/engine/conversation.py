@@ -104,6 +104,10 @@ class Conversation:
         assert t.reject is not None
         w = self.walker
         region = replace(t.region, state=_answer_state(t.region.state, t.reject), trail=())
+        if region.state.protocol == TCP:
+            bridged = w.host.bridged_arrival(self.iif, w.version)
+            if bridged is not False:
+                return self._bridged_reset(t, leg, region, bridged)
         through = w.hook("egress", w.hook("postrouting", w.hook("output", self._by_client_route([region]))))
         for lost in w.take_terminal():
             verdict = "indeterminate" if lost.verdict == "indeterminate" else "drop"
@@ -118,6 +122,27 @@ class Conversation:
             self._record(lost.region, verdict, t.origins + lost.origins,
                          _with_notes(reason, lost.region.notes), legs)
         return through
+
+    def _bridged_reset(self, t: Terminal, leg: str, region: Region, bridged: bool | None) -> list[Region]:
+        """A TCP reset for a packet that crossed br_netfilter leaves straight by the bridge port
+        it came in on (``nf_send_reset``: ``dev_queue_xmit``, no output or postrouting hook).
+        Nothing undoes the connection's DNAT on that way: a reset from a translated address or
+        port is one the client does not recognise, and it sees silence."""
+        assert t.reject is not None
+        legs = _legs_so_far(t.region) + (Leg(leg, "reject", t.origins),)  # type: ignore[arg-type]
+        if bridged is None:
+            reason = (f"{self.iif} is a bridge and whether br_netfilter hands bridged packets to the IP "
+                      "hooks is unknown: the reject's tcp reset may bypass output and postrouting")
+            self._record(t.region, "indeterminate", t.origins, _with_notes(reason, t.region.notes), legs)
+            return []
+        if t.region.state.dnat:
+            reason = (f"the reject's answer (tcp reset) leaves straight by the bridge port of {self.iif} "
+                      "(br_netfilter) with the translated address and port, which the client does not "
+                      "recognise: it sees silence")
+            self._record(t.region, "drop", t.origins, _with_notes(reason, t.region.notes),
+                         legs + (Leg("reject-answer", "drop", ()),))
+            return []
+        return [region]
 
     # -- packets ----------------------------------------------------------------------------
 

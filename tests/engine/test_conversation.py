@@ -287,3 +287,52 @@ def test_dnat_to_an_unroutable_address_is_answered_by_the_router():
     assert at(evaluate([ipt("nat", pre)], host=offline), 8080).verdict == "indeterminate"
     not_forwarding = HostContext(HOST.interfaces, HOST.routes, forwarding_v4=False)
     assert at(evaluate([ipt("nat", pre)], host=not_forwarding), 8080).verdict == "drop"  # IPv4: silence
+
+
+def _bridged_host(switch):
+    """HOST with br0 a bridge that has a port, br_netfilter's switch as given."""
+    from dataclasses import replace
+
+    from auditor.model.host import Interface
+
+    return replace(HOST, interfaces=HOST.interfaces + (Interface("br0p0", bridge="br0"),),
+                   bridge_netfilter_v4=switch, bridge_netfilter_v6=switch)
+
+
+def _reset_behind_redirect():
+    """A redirect of tcp/80 to 123, a TCP reset for 123 and 22 in input, every output dropped."""
+    return [ipt("nat", base("PREROUTING", "prerouting", -100, "accept",
+                            rule("PREROUTING", *tcp(80), NatStatement("redirect", ports=(123, 123)), table="nat"),
+                            type_="nat")),
+            ipt("filter", base("INPUT", "input", 0, "accept", rule("INPUT", *tcp(123, 22), RESET)),
+                base("OUTPUT", "output", 0, "drop"))]
+
+
+def test_a_reset_of_a_bridged_packet_bypasses_output_and_keeps_the_translated_port():
+    """nf_send_reset sends a bridged packet's reset straight out of the bridge port: the OUTPUT
+    drop does not stop it (tcp/22 refused), and nothing un-NATs it (tcp/80 redirected to 123:
+    the client ignores a reset from port 123 and sees silence). Held against the kernel in
+    test_oracle_bridge.py."""
+    exp = evaluate(_reset_behind_redirect(), sources=("198.19.5.0/24",), iif="br0", dest="198.19.5.1",
+                   host=_bridged_host(True), protocols=("tcp",))
+    assert at(exp, 22).verdict == "reject"
+    e = at(exp, 80)
+    assert e.verdict == "drop" and "translated address and port" in (e.reason or ""), e
+    assert [leg.name for leg in e.legs][-1] == "reject-answer"
+
+
+def test_without_br_netfilter_a_reset_goes_through_output_like_any_local_packet():
+    for host, iif in ((_bridged_host(False), "br0"), (_bridged_host(True), "eth0")):
+        dest, src = ("198.19.5.1", "198.19.5.0/24") if iif == "br0" else ("198.18.0.1", "198.18.0.0/24")
+        exp = evaluate(_reset_behind_redirect(), sources=(src,), iif=iif, dest=dest, host=host, protocols=("tcp",))
+        for port in (22, 80):
+            e = at(exp, port)
+            assert e.verdict == "drop" and "OUTPUT" in (e.reason or ""), (iif, port, e)
+
+
+def test_an_unknown_br_netfilter_switch_leaves_a_bridged_reset_indeterminate():
+    exp = evaluate(_reset_behind_redirect(), sources=("198.19.5.0/24",), iif="br0", dest="198.19.5.1",
+                   host=_bridged_host(None), protocols=("tcp",))
+    for port in (22, 80):
+        e = at(exp, port)
+        assert e.verdict == "indeterminate" and "br_netfilter" in (e.reason or ""), e
