@@ -163,6 +163,10 @@ def exposure(
     forwarding: Annotated[bool | None, typer.Option(
         "--forwarding/--no-forwarding", help="Offline only: whether the host forwards (DNAT to other "
                                              "hosts/containers); unknown if not given.")] = None,
+    bridge: Annotated[list[str] | None, typer.Option(
+        "--bridge", help="Offline only: NAME is a bridge with ports and br_netfilter on "
+                         "(bridge-nf-call-iptables=1), so a REJECT's TCP reset leaves by the port directly; "
+                         "repeatable.")] = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """What the firewall does with every new inbound TCP/UDP connection, per source and port
@@ -172,7 +176,7 @@ def exposure(
 
     parts = run(in_interface=in_interface, target=target, rulesets=ruleset or [], snapshot=snapshot,
                 destination=destination, sources=source or [], zones=zone or [], policy=policy,
-                interfaces=interface or [], forwarding=forwarding)
+                interfaces=interface or [], forwarding=forwarding, bridges=bridge or [])
     _emit(_render("exposure", fmt, parts))
 
 

@@ -28,6 +28,7 @@ import collections
 import concurrent.futures as cf
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import signal
@@ -97,6 +98,11 @@ def _offline_args(plan: Plan, files: list[tuple[RulesetFile, Path]]) -> list[str
             args += ["--interface", f"{iface}={decl}"]
     for version, addrs in plan.local.items():
         args += [a for addr in addrs for a in ("--interface", f"lo={addr}/{32 if version == 4 else 128}")]
+    # the lab makes an interface a bridge when it holds a client and a backend (judge/lab.py);
+    # br_netfilter's switches are on in a new namespace whenever the module is loaded
+    if os.path.isdir("/proc/sys/net/bridge"):
+        args += [a for iface in plan.interfaces if iface in plan.backends and plan.declared.get(iface)
+                 for a in ("--bridge", iface)]
     return args + ["--forwarding" if plan.forwarding else "--no-forwarding"]
 
 

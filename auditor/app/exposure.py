@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from auditor.app.loaders import load_policy, load_snapshot
-from auditor.app.options import one_firewall_source, parse_interfaces
+from auditor.app.options import one_firewall_source, parse_bridges, parse_interfaces
 from auditor.collect.host import offline_host
 from auditor.collect.ruleset import collect_firewall_view, read_ruleset_files
 from auditor.engine.exposure import default_destination, exposures
@@ -27,10 +27,13 @@ Parts = list[tuple[str | None, Exposure]]
 def exposure(*, in_interface: str, target: str | None = None, rulesets: Sequence[str] = (),
              snapshot: str | None = None, destination: str | None = None, sources: Sequence[str] = (),
              zones: Sequence[str] = (), policy: str | os.PathLike[str] | None = None,
-             interfaces: Sequence[str] = (), forwarding: bool | None = None) -> Parts:
-    """One exposure for the plain sources, plus one per requested zone. ``interfaces`` and
-    ``forwarding`` describe the host of ``rulesets`` (offline)."""
+             interfaces: Sequence[str] = (), forwarding: bool | None = None,
+             bridges: Sequence[str] = ()) -> Parts:
+    """One exposure for the plain sources, plus one per requested zone. ``interfaces``,
+    ``forwarding`` and ``bridges`` describe the host of ``rulesets`` (offline)."""
     one_firewall_source(target, rulesets, snapshot)
+    if bridges and not rulesets:
+        raise InputError("--bridge describes the host of --ruleset files (offline only)")
     pol = load_policy(policy) if policy is not None else None
     if target is not None:
         tgt = parse_target(target)
@@ -47,7 +50,7 @@ def exposure(*, in_interface: str, target: str | None = None, rulesets: Sequence
     declared = parse_interfaces(interfaces)
     declared.setdefault(in_interface, []).append(_as_interface(destination))
     rules = read_ruleset_files(list(rulesets))
-    host = offline_host(declared, forwarding=forwarding)
+    host = offline_host(declared, forwarding=forwarding, bridges=parse_bridges(bridges, declared))
     return exposures(rules, host, target=rules.source, in_interface=in_interface, destination=destination,
                      sources=sources, zones=zones, policy=pol)
 

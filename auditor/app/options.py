@@ -28,6 +28,15 @@ def parse_interfaces(specs: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
+def parse_bridges(names: Sequence[str], declared: dict[str, list[str]]) -> tuple[str, ...]:
+    """``--bridge NAME``: a declared interface that is a bridge with br_netfilter on."""
+    for name in names:
+        if name not in declared:
+            raise InputError(f"--bridge {excerpt(name)!r}: not an interface declared with --interface "
+                             "or the arrival interface")
+    return tuple(dict.fromkeys(names))
+
+
 def parse_severity(text: str, option: str = "--fail-on") -> Severity:
     try:
         return Severity.parse(text)

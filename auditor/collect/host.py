@@ -99,15 +99,20 @@ def _bridge_switch(name: str) -> bool | None:
     return _sysctl(f"/proc/sys/net/bridge/{name}")
 
 
-def offline_host(interfaces: dict[str, list[str]], *, forwarding: bool | None = None) -> HostContext:
+def offline_host(interfaces: dict[str, list[str]], *, forwarding: bool | None = None,
+                 bridges: tuple[str, ...] = ()) -> HostContext:
     """A host described by the user (``--interface NAME=ADDR/LEN``) for offline evaluation.
 
     Connected routes follow from the declared prefixes, as the kernel would add them.
+    ``bridges`` (``--bridge NAME``) are bridges with ports and br_netfilter on; every other
+    declared interface is a plain one. A bridge's ports are not named offline: each gets one
+    placeholder port (``NAME`` + ``/port``, a name no rule can match: ``/`` is not allowed in
+    interface names) so that the bridge is known to have one.
     """
     ifaces = tuple(
         Interface(name=n, addresses=tuple(ipaddress.ip_interface(a) for a in addrs))
         for n, addrs in interfaces.items()
-    )
+    ) + tuple(Interface(name=f"{b}/port", bridge=b) for b in bridges)
     routes = tuple(
         Route(destination=a.network, device=i.name)
         for i in ifaces for a in i.addresses if a.network.num_addresses > 1
@@ -118,4 +123,6 @@ def offline_host(interfaces: dict[str, list[str]], *, forwarding: bool | None = 
         forwarding_v4=forwarding,
         forwarding_v6=forwarding,
         complete=False,
+        bridge_netfilter_v4=True if bridges else None,
+        bridge_netfilter_v6=True if bridges else None,
     )
