@@ -182,29 +182,15 @@ def test_offline_forwarding_as_verify_has_it(tmp_path):
                         None: ("indeterminate", None)}
 
 
-BRIDGED_RESET = """*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 123
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT DROP [0:0]
--A INPUT -p tcp -m multiport --dports 22,123 -j REJECT --reject-with tcp-reset
-COMMIT
-"""
 
 
-def test_offline_bridge_declares_br_netfilter_for_tcp_resets(tmp_path):
+def test_offline_bridge_declares_br_netfilter_for_tcp_resets():
     """``--bridge``: the arrival interface is a bridge with br_netfilter on, so a reset leaves by
     the port (22 refused despite OUTPUT DROP) untranslated (80 redirected: silence). Held
     against the kernel in tests/engine/test_oracle_bridge.py."""
-    (tmp_path / "fw.rules").write_text(BRIDGED_RESET)
-    args = ("exposure", "--ruleset", f"iptables:{tmp_path / 'fw.rules'}", "--in-interface", "br0", "--destination",
-            "198.18.4.1", "--source", "198.18.4.10", "-f", "json")
+    rules = ROOT / "tests" / "data" / "bridged-reset.rules"
+    args = ("exposure", "--ruleset", f"iptables:{rules}", "--in-interface", "br0", "--destination", "198.18.4.1",
+            "--source", "198.18.4.10", "-f", "json")
     got = {}
     for extra in ((), ("--bridge", "br0")):
         res = run(*args, *extra)

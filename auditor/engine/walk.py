@@ -42,6 +42,7 @@ from auditor.model.ruleset import (
     NatStatement,
     NotrackStatement,
     Origin,
+    Range,
     Rule,
     Ruleset,
     SetElementMatch,
@@ -288,26 +289,15 @@ class Walker:
         if isinstance(st, NatStatement):
             self._dnat(st.kind, st.address, st.version, st.ports, r, rule, accepted)
             return
-        rest = [r]
-        for key, address, ports in st.entries:
-            probe = SetElementMatch(st.set_name or "map", st.fields, (key,), st.version)
-            c = condition(probe, r.state, self.facts)
-            if isinstance(c, Uncertain):
-                for x in rest:
-                    self.finish(x, "indeterminate", (rule.origin,), c.reason)
-                return
-            if c is False or isinstance(c, Assumed):
-                continue
-            remaining: list[Region] = []
-            for x in rest:
-                i, o = split(x, c) if c is not True else ([x], [])
-                remaining += o
-                for part in i:
-                    self._dnat(st.kind, address, st.version, ports, part, rule, accepted)
-            rest = remaining
-            if not rest:
-                return
-        nxt.extend(rest)  # a key missing from the map: the statement breaks, the rule does not match
+        entries = st.entries
+
+        def translate(i: int, part: Region) -> None:
+            _, address, ports = entries[i]
+            self._dnat(st.kind, address, st.version, ports, part, rule, accepted)
+
+        missed = self._lookup(st.set_name or "map", st.fields, [e[0] for e in entries], st.version, rule, r,
+                              translate)
+        nxt.extend(missed)  # a key missing from the map: the statement breaks, the rule does not match
 
     def _dnat(self, kind: str, address: tuple[int, int] | None, version: int | None,
               ports: tuple[int, int] | None, r: Region, rule: Rule, accepted: list[Region]) -> None:
@@ -375,26 +365,37 @@ class Walker:
         self, table: Table, vm: VerdictMap, rule: Rule, r: Region, depth: int, nat: bool,
         nxt: list[Region], accepted: list[Region], returned: list[Region],
     ) -> None:
+        def decide(i: int, part: Region) -> None:
+            self._verdict(table, vm.entries[i][1], rule, part, depth, nat, nxt, accepted, returned)
+
+        missed = self._lookup(vm.set_name or "vmap", vm.fields, [e[0] for e in vm.entries], vm.version, rule, r,
+                              decide)
+        nxt.extend(missed)  # a map miss continues with the next rule
+
+    def _lookup(self, name: str, fields: tuple[str, ...], keys: list[tuple[Range | str, ...]], version: int | None, rule: Rule,
+                r: Region, hit: Callable[[int, Region], None]) -> list[Region]:
+        """A map lookup, key by key in order: each part of ``r`` whose key is ``keys[i]`` goes to
+        ``hit(i, part)``; returns the parts no key matched. A key the model cannot decide ends
+        every part still looking as indeterminate (nothing is returned)."""
         rest = [r]
-        for key, verdict in vm.entries:
-            probe = SetElementMatch(vm.set_name or "vmap", vm.fields, (key,), vm.version)
-            c = condition(probe, r.state, self.facts)
+        for i, key in enumerate(keys):
+            c = condition(SetElementMatch(name, fields, (key,), version), r.state, self.facts)
             if isinstance(c, Uncertain):
                 for x in rest:
                     self.finish(x, "indeterminate", (rule.origin,), c.reason)
-                return
+                return []
             if c is False or isinstance(c, Assumed):
                 continue
             remaining: list[Region] = []
             for x in rest:
-                i, o = split(x, c) if c is not True else ([x], [])
-                remaining += o
-                for part in i:
-                    self._verdict(table, verdict, rule, part, depth, nat, nxt, accepted, returned)
+                inside, outside = split(x, c) if c is not True else ([x], [])
+                remaining += outside
+                for part in inside:
+                    hit(i, part)
             rest = remaining
             if not rest:
-                return
-        nxt.extend(rest)  # a map miss continues with the next rule
+                return []
+        return rest
 
     def finish(self, r: Region, verdict: str, origins: tuple[Origin, ...], reason: str | None,
                reject: Verdict | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,20 +23,7 @@ from auditor.target.runner import run_in_namespace
 
 pytestmark = [pytest.mark.root, pytest.mark.oracle]
 
-RULES = """*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 123
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT DROP [0:0]
--A INPUT -p tcp -m multiport --dports 22,123 -j REJECT --reject-with tcp-reset
-COMMIT
-"""
+RULES = (Path(__file__).resolve().parents[1] / "data" / "bridged-reset.rules").read_text()
 PORTS = (22, 80, 8080)
 EXPECTED = {"accept": "open", "drop": "silent", "reject": "refused"}
 
