@@ -43,7 +43,7 @@ IFNAMSIZ = 16
 def split_line(line: str) -> list[str]:
     """``add_param_to_argv``: words split on blanks; ``"…"`` quotes (with ``\\`` escapes inside)
     and always ends a word; single quotes are ordinary characters; an unterminated quote runs
-    to the end of the line. A leading ``[packets:bytes]`` counter is dropped."""
+    to the end of the line, newline included. A leading ``[packets:bytes]`` counter is dropped."""
     if '"' not in line and not line.startswith("["):
         words = [w for w in line.replace("\t", " ").split(" ") if w]
         if len(words) > MAX_ARGC:
@@ -90,6 +90,10 @@ def _split_quoted(line: str) -> list[str]:
         cur.append(ch)
         if len(cur) > MAX_PARAM:
             raise ArgError(f"parameter longer than {MAX_PARAM} characters")
+    if in_quote:
+        # the tool's line still ends in its newline, which an open quote takes into the word
+        # (a lone '"' is then the argument "\n": "Bad argument")
+        cur.append("\n")
     if cur:
         _add(words, cur)
     return words

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from auditor.collect.gcpause import gc_paused
@@ -150,7 +150,8 @@ class _Reader:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        for lineno, line in enumerate(lines, 1):
+        numbered = enumerate(lines, 1) if self.file else _saved_lines(lines)
+        for lineno, line in numbered:
             if len(line) > MAX_LINE:
                 raise self.fail(f"line longer than {MAX_LINE} characters (iptables-restore cannot read it)", lineno)
             try:
@@ -484,6 +485,35 @@ def _reachable_hooks(table: _TableState) -> tuple[dict[str, set[str]], tuple[str
 
 
 @gc_paused
+def _saved_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """Lines of iptables-save output: a quoted value that holds a newline (``--comment``
+    loaded from a file whose quote was left open) is printed across two lines; rejoin them."""
+    pending: tuple[int, str] | None = None
+    for lineno, line in enumerate(lines, 1):
+        if pending is not None:
+            lineno, line = pending[0], pending[1] + "\n" + line
+            pending = None
+        if '"' in line and _quote_open(line):
+            pending = (lineno, line)
+            continue
+        yield lineno, line
+    if pending is not None:
+        yield pending
+
+
+def _quote_open(line: str) -> bool:
+    """Whether ``line`` ends inside a ``"…"`` quote (``\\`` escapes within quotes)."""
+    inside = escaped = False
+    for ch in line:
+        if escaped:
+            escaped = False
+        elif inside and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            inside = not inside
+    return inside
+
+
 def parse_iptables_save(
     text: str,
     *,

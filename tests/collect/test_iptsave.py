@@ -398,3 +398,19 @@ def test_ctdir_and_ipset_counter_options():
     for extra in ("--packets-gt 5", "--bytes-lt 100", "! --packets-eq 1"):
         (m,) = one(f"-A INPUT -m set --match-set s src {extra} -j DROP", ipsets=sets).matches
         assert isinstance(m, NondeterministicMatch) and m.first_client is None
+
+
+def test_an_open_quote_takes_the_newline_and_save_output_prints_it_across_two_lines():
+    """Found by the second fuzz round: ``--comment "abc`` (quote left open) loads, the comment
+    being "abc\\n", and iptables-save prints it across two lines; a lone ``"`` is the argument
+    "\\n", which iptables-restore refuses."""
+    filed = parse_iptables_save('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "abc\nCOMMIT\n',
+                                version=4, backend="file", source="f.rules")
+    saved = parse_iptables_save('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "abc\n"\n'
+                                '-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n', version=4, backend="iptables-nft")
+    assert filed[0].chains[0].rules[0].comment == saved[0].chains[0].rules[0].comment == "abc\n"
+    assert [r.origin.position for r in saved[0].chains[0].rules] == [1, 2]
+    with pytest.raises(LocatedInputError) as e:
+        parse_iptables_save('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix "x " "\nCOMMIT\n',
+                            version=4, backend="file", source="f.rules")
+    assert e.value.line == 3 and "bad argument" in e.value.message
