@@ -13,6 +13,14 @@ Two refinements keep the undo itself from being cut short:
 * inside :func:`deferred` (the undo, a journal update) a signal is held back and raised when the
   block ends.
 
+Python runs a signal handler wherever the main thread happens to be, and in some places an
+exception it raises is swallowed ("Exception ignored in ...") instead of unwinding: the
+``os.register_at_fork`` callbacks (``logging`` has some: a signal that arrives during
+``fork()`` is always handled in them). A Terminated swallowed there was lost, and with it
+every later signal (ignored once one has been raised): the scan ran on and ``kill`` did
+nothing. So ``fork()`` runs inside :func:`deferred`, and a signal arriving during it is raised
+when it has returned.
+
 Forked children inherit the handlers; in them the handler restores the default action and
 re-sends the signal, so a worker simply dies as it would have without fwaudit's handler.
 """
@@ -90,7 +98,9 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _deferring -= 1
-        if not _deferring and _pending is not None and not _raised:
+        # only in the process that installed the handlers: a child forked inside the block
+        # inherits _pending, and must not unwind its copy of the parent's stack
+        if not _deferring and _pending is not None and not _raised and os.getpid() == _owner:
             signum, _pending = _pending, None
             _raised = True
             raise Terminated(signum)

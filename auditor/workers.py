@@ -9,7 +9,11 @@ with SIGKILL went on probing as a child of PID 1. So every worker is bound to it
   the parent holds the read end of the worker's result pipe, and a pipe whose readers are all
   gone reports POLLERR to its writer; the parent's PID is checked as well;
 * SIGTERM and SIGINT get their default action back: the parent handles them (and undoes its
-  changes), a worker just dies.
+  changes), a worker just dies;
+* the parent forks inside :func:`auditor.interrupts.deferred`: a stop signal that arrives during
+  ``fork()`` is handled in the at-fork callbacks, where a raised exception is swallowed, so it
+  is held back and raised once ``fork()`` has returned — and then the new worker is killed and
+  reaped before the signal goes up.
 
 A worker must leave with ``os._exit``: it runs on a copy of the parent's stack, and unwinding
 it would run the parent's ``finally`` blocks (undoing the parent's changes) in the child.
@@ -22,6 +26,8 @@ import os
 import select
 import signal
 
+from auditor.interrupts import deferred
+
 PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -32,10 +38,21 @@ def fork_worker(read_fd: int, write_fd: int) -> int:
 
     The parent keeps ``read_fd`` (its ``write_fd`` is closed), the child keeps ``write_fd``
     (its ``read_fd`` is closed) and is bound to the parent (see the module docstring). Returns
-    the child's PID in the parent and 0 in the child, like ``os.fork``; may raise ``OSError``.
+    the child's PID in the parent and 0 in the child, like ``os.fork``; may raise ``OSError``
+    (or :class:`~auditor.errors.Terminated`), and then both descriptors are closed and no
+    worker is left.
     """
     parent = os.getpid()
-    pid = os.fork()
+    pid = 0
+    try:
+        with deferred():
+            pid = os.fork()
+    except BaseException:
+        if pid:  # forked, then a signal held back during fork() went up: no worker without a caller
+            kill_worker(pid)
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
     if pid:
         os.close(write_fd)
         return pid
@@ -46,6 +63,18 @@ def fork_worker(read_fd: int, write_fd: int) -> int:
     if os.getppid() != parent or parent_gone(write_fd):
         os._exit(1)
     return 0
+
+
+def kill_worker(pid: int) -> None:
+    """Kill the worker ``pid`` (if it still runs) and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def parent_gone(lifeline: int) -> bool:

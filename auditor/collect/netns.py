@@ -15,12 +15,11 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
-import signal
 import struct
 from typing import Any, Callable, NoReturn, TypeVar, cast
 
 from auditor.errors import EnvironmentProblem, FwauditError
-from auditor.workers import fork_worker
+from auditor.workers import fork_worker, kill_worker
 
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
@@ -60,9 +59,7 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any, **kwarg
     read_fd, write_fd = os.pipe()
     try:
         pid = fork_worker(read_fd, write_fd)
-    except OSError as e:
-        os.close(read_fd)
-        os.close(write_fd)
+    except OSError as e:  # fork_worker closed both descriptors
         raise EnvironmentProblem(f"cannot start a worker for network namespace {path}: {e.strerror}") from None
     if pid == 0:
         _worker(write_fd, path, fn, args, kwargs)
@@ -73,7 +70,7 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any, **kwarg
         _, status = os.waitpid(pid, 0)
     except BaseException:
         # SIGTERM/SIGINT (or a bug) while the worker runs: it must not outlive this call
-        _kill_and_reap(pid)
+        kill_worker(pid)
         raise
     if len(header) < 8:
         why = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
@@ -107,13 +104,3 @@ def _worker(write_fd: int, path: str, fn: Callable[..., Any], args: Any, kwargs:
     finally:
         os._exit(0)  # never unwind into the parent's stack (see auditor.workers)
 
-
-def _kill_and_reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass

@@ -1,0 +1,58 @@
+"""SIGTERM/SIGINT as Terminated: never lost where Python swallows exceptions.
+
+Each case runs in a fresh interpreter (it installs signal handlers and signals itself). The
+signal is sent from inside the callback, so the handler runs exactly there: ``os.kill`` runs
+pending handlers before it returns.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PRELUDE = """
+import os, signal, sys, time
+from auditor.errors import Terminated
+from auditor.interrupts import stop_signals_raise
+"""
+
+
+def run(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(script)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_a_signal_during_fork_is_raised_by_fork_worker_which_leaves_no_worker():
+    """Reproduction: a SIGTERM that arrived while the scan forked a worker was handled in
+    logging's at-fork callback, where the Terminated was swallowed ("Exception ignored in
+    _releaseLock"); every later SIGTERM was ignored and the scan ran on."""
+    res = run("""
+        from auditor.workers import fork_worker
+
+        os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        read_fd, write_fd = os.pipe()
+        try:
+            with stop_signals_raise():
+                if fork_worker(read_fd, write_fd) == 0:
+                    os._exit(0)
+                print("fork_worker returned")
+        except Terminated as e:
+            print("raised", e.signum)
+        try:
+            print("a worker is left:", os.waitpid(-1, os.WNOHANG))
+        except ChildProcessError:
+            print("no worker left")
+        for fd in (read_fd, write_fd):
+            try:
+                os.fstat(fd)
+                print("descriptor left open:", fd)
+            except OSError:
+                pass
+    """)
+    assert res.stdout.splitlines() == ["raised 15", "no worker left"], res.stdout + res.stderr
+    assert res.stderr == ""
+
