@@ -16,10 +16,10 @@ Two refinements keep the undo itself from being cut short:
 Python runs a signal handler wherever the main thread happens to be, and in some places an
 exception it raises is swallowed ("Exception ignored in ...") instead of unwinding: the
 ``os.register_at_fork`` callbacks (``logging`` has some: a signal that arrives during
-``fork()`` is always handled in them). A Terminated swallowed there was lost, and with it
-every later signal (ignored once one has been raised): the scan ran on and ``kill`` did
-nothing. So ``fork()`` runs inside :func:`deferred`, and a signal arriving during it is raised
-when it has returned.
+``fork()`` is always handled in them) and the callbacks of pyroute2's asyncio loop. A
+Terminated swallowed there was lost, and with it every later signal (ignored once one has
+been raised): the scan ran on and ``kill`` did nothing. So ``fork()`` and pyroute2 calls run
+inside :func:`deferred`, and a signal arriving during them is raised when they have returned.
 
 Forked children inherit the handlers; in them the handler restores the default action and
 re-sends the signal, so a worker simply dies as it would have without fwaudit's handler.
