@@ -14,12 +14,19 @@ Two refinements keep the undo itself from being cut short:
   block ends.
 
 Python runs a signal handler wherever the main thread happens to be, and in some places an
-exception it raises is swallowed ("Exception ignored in ...") instead of unwinding: the
-``os.register_at_fork`` callbacks (``logging`` has some: a signal that arrives during
-``fork()`` is always handled in them) and the callbacks of pyroute2's asyncio loop. A
+exception it raises is swallowed ("Exception ignored in ...") instead of unwinding: callbacks
+Python calls on its own — ``os.register_at_fork`` callbacks (``logging`` has some: a signal
+that arrives during ``fork()`` is always handled in them), weakref callbacks (the import
+system's module locks), ``__del__`` — and the callbacks of pyroute2's asyncio loop. A
 Terminated swallowed there was lost, and with it every later signal (ignored once one has
-been raised): the scan ran on and ``kill`` did nothing. So ``fork()`` and pyroute2 calls run
-inside :func:`deferred`, and a signal arriving during them is raised when they have returned.
+been raised): the scan ran on and ``kill`` did nothing. Hence:
+
+* ``fork()`` and pyroute2 calls run inside :func:`deferred`, so a signal arriving during them
+  is raised when they have returned;
+* anywhere else, a swallowed Terminated reaches ``sys.unraisablehook``; the hook installed
+  with the handlers recognises it and has the signal sent again to the main thread, by a
+  helper thread once the hook has returned, so it is raised at the next point that lets it
+  through (and nothing is printed for it).
 
 Forked children inherit the handlers; in them the handler restores the default action and
 re-sends the signal, so a worker simply dies as it would have without fwaudit's handler.
@@ -27,8 +34,10 @@ re-sends the signal, so a worker simply dies as it would have without fwaudit's 
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
+import sys
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Iterator
@@ -42,10 +51,13 @@ _depth = 0          # nesting of stop_signals_raise()
 _deferring = 0      # nesting of deferred()
 _pending: int | None = None   # a signal held back by deferred()
 _raised = False     # a Terminated is already on its way up
+_in_flight: Terminated | None = None  # the Terminated last raised by the handler
+_main_thread = 0    # where signals are sent again (_thread.get_ident() of the owner's main thread)
+_previous_hook: Any = None    # sys.unraisablehook before ours
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global _pending, _raised
+    global _pending, _raised, _in_flight
     if os.getpid() != _owner:  # an inherited handler in a forked child: die as by default
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
@@ -56,7 +68,36 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         _pending = _pending or signum
         return
     _raised = True
-    raise Terminated(signum)
+    _in_flight = Terminated(signum)
+    raise _in_flight
+
+
+def _unraisable_hook(unraisable: Any) -> None:
+    """``sys.unraisablehook``: a Terminated swallowed where it was raised is sent again."""
+    global _raised, _pending, _deferring
+    lost = _in_flight
+    if lost is None or unraisable.exc_value is not lost or not _raised or os.getpid() != _owner:
+        (_previous_hook or sys.__unraisablehook__)(unraisable)
+        return
+    # it never went up: unless a signal is sent again it is lost, and later ones ignored. Not
+    # from here (a handler run inside this hook would be swallowed too): from a thread that
+    # waits until this hook has returned. A handler run meanwhile only records its signal.
+    gate = _thread.allocate_lock()
+    gate.acquire()
+    _deferring += 1
+    try:
+        _raised = False
+        _thread.start_new_thread(_send_again, (gate, lost.signum))
+    except RuntimeError:  # no thread: raised when the next deferred() block ends
+        _pending = lost.signum
+    finally:
+        _deferring -= 1
+        gate.release()
+
+
+def _send_again(gate: Any, signum: int) -> None:
+    with gate:
+        signal.pthread_kill(_main_thread, signum)  # the main thread: a blocking call is interrupted
 
 
 @contextmanager
@@ -66,7 +107,7 @@ def stop_signals_raise() -> Iterator[None]:
     Nests (the previous handlers come back when the outermost block ends). Outside the main
     thread, where handlers cannot be installed, it does nothing: journals still allow cleanup.
     """
-    global _owner, _depth, _raised, _pending
+    global _owner, _depth, _raised, _pending, _main_thread, _previous_hook, _in_flight
     old: dict[int, Any] = {}
     if _depth == 0:
         try:
@@ -80,6 +121,8 @@ def stop_signals_raise() -> Iterator[None]:
             yield
             return
         _owner, _raised, _pending = os.getpid(), False, None
+        _main_thread, _previous_hook = _thread.get_ident(), sys.unraisablehook
+        sys.unraisablehook = _unraisable_hook
     _depth += 1
     try:
         yield
@@ -87,6 +130,9 @@ def stop_signals_raise() -> Iterator[None]:
         _depth -= 1
         for num, handler in old.items():
             signal.signal(num, handler)
+        if old:
+            sys.unraisablehook, _previous_hook = _previous_hook, None
+            _in_flight = None
 
 
 @contextmanager

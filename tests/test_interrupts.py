@@ -56,3 +56,38 @@ def test_a_signal_during_fork_is_raised_by_fork_worker_which_leaves_no_worker():
     assert res.stdout.splitlines() == ["raised 15", "no worker left"], res.stdout + res.stderr
     assert res.stderr == ""
 
+
+def test_a_terminated_swallowed_in_a_finalizer_is_raised_again():
+    """A Terminated raised inside ``__del__`` (or a weakref callback: the import system's module
+    locks, seen in a scan) never goes up; the signal is sent again and raised right after, even
+    into a blocking call, with nothing printed about the swallowed one."""
+    res = run("""
+        class Finalized:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        started = time.monotonic()
+        try:
+            with stop_signals_raise():
+                Finalized()
+                time.sleep(5)
+                print("not raised")
+        except Terminated as e:
+            print("raised", e.signum, "within", "1 s" if time.monotonic() - started < 1 else "too long")
+    """)
+    assert res.stdout.splitlines() == ["raised 15 within 1 s"], res.stdout + res.stderr
+    assert res.stderr == ""
+
+
+def test_other_unraisable_exceptions_are_still_reported():
+    res = run("""
+        class Broken:
+            def __del__(self):
+                raise ValueError("in __del__")
+
+        with stop_signals_raise():
+            Broken()
+        print("done")
+    """)
+    assert res.stdout == "done\n"
+    assert "Exception ignored in" in res.stderr and "ValueError: in __del__" in res.stderr
