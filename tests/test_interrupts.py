@@ -22,7 +22,7 @@ from auditor.interrupts import stop_signals_raise
 
 
 def run(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(script)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(script)], cwd=ROOT, check=False,
                           capture_output=True, text=True, timeout=30)
 
 
