@@ -81,9 +81,7 @@ class OwnerWalk:
             return
         try:
             pid = fork_worker(read_fd, write_fd)
-        except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
+        except OSError:  # fork_worker closed both descriptors
             return
         if pid == 0:  # child: walk, send, exit without running the parent's cleanup
             try:

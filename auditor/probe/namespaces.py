@@ -4,6 +4,11 @@ Used by the demo lab, the scanner's vantage points, and the tests. A :class:`Nam
 what it created (the namespace, the processes it started there); ``close()`` removes all of it
 and is safe to call twice. Every name starts with :data:`PREFIX` so leftovers of a killed run
 can be found (``fwaudit cleanup``) without touching anything else.
+
+pyroute2 is only called inside :func:`auditor.interrupts.deferred`: it forks (creating a
+namespace, opening a socket in one) and runs an asyncio loop, and SIGTERM/SIGINT handled in
+its at-fork or loop callbacks would raise an exception that is swallowed there (see
+:mod:`auditor.interrupts`). The calls take milliseconds; the signal goes up when they end.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pyroute2 import IPRoute, netns
 
 from auditor.errors import EnvironmentProblem
+from auditor.interrupts import deferred
 from auditor.target.runner import CommandResult, in_namespace, run_command, start_command, stop_process
 from auditor.target.targets import NETNS_DIR
 
@@ -41,12 +48,16 @@ class Namespace:
                 raise EnvironmentProblem("creating network namespaces needs root (CAP_SYS_ADMIN)")
             if os.path.exists(self.path):
                 remove_namespace(name)
-            netns.create(name)
-            self.link_up("lo")
+            with deferred():
+                netns.create(name)
+                self.link_up("lo")
 
     # -- configuration (pyroute2, never creating a namespace by accident: flags=0) -----------
-    def iproute(self) -> IPRoute:
-        return IPRoute(netns=self.name, flags=0)
+    @contextmanager
+    def iproute(self) -> Iterator[IPRoute]:
+        """An ``IPRoute`` in this namespace for the block, which holds stop signals back."""
+        with deferred(), IPRoute(netns=self.name, flags=0) as ipr:
+            yield ipr
 
     def link_up(self, ifname: str) -> None:
         with self.iproute() as ipr:
@@ -137,7 +148,8 @@ def remove_namespace(name: str) -> bool:
             time.sleep(0.05)
     if not os.path.lexists(os.path.join(NETNS_DIR, name)):
         return False
-    netns.remove(name)
+    with deferred():
+        netns.remove(name)
     return True
 
 

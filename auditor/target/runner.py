@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import IO, Any, NoReturn, TypeVar, cast
 
 from auditor.errors import EnvironmentProblem, FwauditError, InternalError
-from auditor.target.workers import fork_worker
+from auditor.target.workers import fork_worker, kill_worker
 from auditor.untrusted import excerpt
 
 CLONE_NEWNET = 0x40000000
@@ -91,9 +91,7 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any,
     read_fd, write_fd = os.pipe()
     try:
         pid = fork_worker(read_fd, write_fd)
-    except OSError as e:
-        os.close(read_fd)
-        os.close(write_fd)
+    except OSError as e:  # fork_worker closed both descriptors
         raise EnvironmentProblem(f"cannot start a worker for network namespace {path}: {e.strerror}") from None
     if pid == 0:
         _worker(write_fd, path, fn, args, kwargs)
@@ -101,13 +99,13 @@ def run_in_namespace(path: str | None, fn: Callable[..., T], *args: Any,
     try:
         data = _read_until_closed(read_fd, deadline)
         if data is None:
-            _kill_and_reap(pid)
+            kill_worker(pid)
             raise EnvironmentProblem(
                 f"the worker inside network namespace {path} did not finish within {time_limit:g} s (stopped)")
         _, status = os.waitpid(pid, 0)
     except BaseException:
         # SIGTERM/SIGINT (or a bug) while the worker runs: it must not outlive this call
-        _kill_and_reap(pid)
+        kill_worker(pid)
         raise
     finally:
         os.close(read_fd)
@@ -159,16 +157,6 @@ def _worker(write_fd: int, path: str, fn: Callable[..., Any], args: Any, kwargs:
     finally:
         os._exit(0)  # never unwind into the parent's stack (see auditor.target.workers)
 
-
-def _kill_and_reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 # ---------------------------------------------------------------------------------------------

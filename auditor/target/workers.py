@@ -10,10 +10,10 @@ with SIGKILL went on probing as a child of PID 1. So every worker is bound to it
   gone reports POLLERR to its writer; the parent's PID is checked as well;
 * SIGTERM and SIGINT get their default action back: the parent handles them (and undoes its
   changes), a worker just dies;
-* both are blocked while ``fork`` runs: the interpreter's after-fork hooks (``logging``'s
-  lock release) run Python code in which the parent's handler would raise, and an exception
-  there is printed and dropped — the stop signal lost, and later ones ignored as repeats. A
-  signal arriving meanwhile is delivered right after the fork, where raising is safe.
+* the parent forks inside :func:`auditor.interrupts.deferred`: a stop signal that arrives during
+  ``fork()`` is handled in the at-fork callbacks, where a raised exception is swallowed, so it
+  is held back and raised once ``fork()`` has returned — and then the new worker is killed and
+  reaped before the signal goes up.
 
 A worker must leave with ``os._exit``: it runs on a copy of the parent's stack, and unwinding
 it would run the parent's ``finally`` blocks (undoing the parent's changes) in the child.
@@ -26,6 +26,8 @@ import os
 import select
 import signal
 
+from auditor.interrupts import deferred
+
 PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -37,27 +39,43 @@ def fork_worker(read_fd: int, write_fd: int) -> int:
 
     The parent keeps ``read_fd`` (its ``write_fd`` is closed), the child keeps ``write_fd``
     (its ``read_fd`` is closed) and is bound to the parent (see the module docstring). Returns
-    the child's PID in the parent and 0 in the child, like ``os.fork``; may raise ``OSError``.
+    the child's PID in the parent and 0 in the child, like ``os.fork``; may raise ``OSError``
+    (or :class:`~auditor.errors.Terminated`), and then both descriptors are closed and no
+    worker is left.
     """
     parent = os.getpid()
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    pid = 0
     try:
-        pid = os.fork()
+        with deferred():
+            pid = os.fork()
     except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if pid:  # forked, then a signal held back during fork() went up: no worker without a caller
+            kill_worker(pid)
+        os.close(read_fd)
+        os.close(write_fd)
         raise
     if pid:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_fd)
         return pid
     os.close(read_fd)
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent or parent_gone(write_fd):
         os._exit(1)
     return 0
+
+
+def kill_worker(pid: int) -> None:
+    """Kill the worker ``pid`` (if it still runs) and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def parent_gone(lifeline: int) -> bool:

@@ -260,10 +260,13 @@ def test_scan_killed_with_sigkill_worker_dies_and_cleanup_reports_only_what_it_r
 @pytest.mark.root
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
                                            (signal.SIGINT, 130, "interrupted (SIGINT)")])
-@pytest.mark.parametrize("delay,after", [(0.0, "handlers"), (0.4, "handlers"), (0.5, "probing")])
+@pytest.mark.parametrize("delay,after", [(0.0, "handlers"), (0.15, "handlers"), (0.3, "handlers"), (0.4, "handlers"),
+                                         (0.5, "probing")])
 def test_scan_sigterm_and_sigint_exit_143_and_130_with_a_message_after_the_undo(target, sig, code, word, delay, after):
     """Reproduction: SIGTERM and SIGINT exited 130 with no message (the README promised 143 and
-    "terminated; changes undone")."""
+    "terminated; changes undone"). And: a signal that arrived while the scan was starting
+    (forking a worker, importing) could be swallowed, and the scan ran on (see
+    tests/test_interrupts.py for the deterministic cases); the delays spread over that start."""
     _, rc, err, left, running = kill_scan_at(target, sig, delay, after=after)
     assert rc == code, err
     assert err.strip().splitlines()[-1] == f"fwaudit: {word}; changes undone"
