@@ -237,11 +237,11 @@ TARGETS = _table({
              "*hmark-mod:u32(1-4294967295) hmark-offset:u32",
     "IDLETIMER": "*timeout:u32 *label:s alarm send_nl_msg",
     "LED": "*led-trigger-id:s led-delay:s led-always-blink",
-    "LOG": "log-level:level log-prefix:s log-tcp-sequence log-tcp-options log-ip-options log-uid log-macdecode",
+    "LOG": "log-level:level log-prefix:prefix log-tcp-sequence log-tcp-options log-ip-options log-uid log-macdecode",
     "MARK": "set-xmark:markmask set-mark:markmask and-mark:u32 or-mark:u32 xor-mark:u32",
     "MASQUERADE": "to-ports:s random random-fully",
     "NETMAP": "*to:hostmask",
-    "NFLOG": "nflog-group:u16 nflog-prefix:s nflog-range:u32 nflog-size:u32 nflog-threshold:u16",
+    "NFLOG": "nflog-group:u16 nflog-prefix:prefix nflog-range:u32 nflog-size:u32 nflog-threshold:u16",
     "NFQUEUE": "queue-num:u16 queue-balance:u16rc queue-bypass queue-cpu-fanout",
     "NOTRACK": "",
     "RATEEST": "*rateest-name:s *rateest-interval:s *rateest-ewmalog:s",
@@ -259,7 +259,7 @@ TARGETS = _table({
     "TPROXY": "*on-port:port on-ip:host tproxy-mark:markmask",
     "TRACE": "",
     "TTL": ("ttl-set:u8 ttl-dec:u8(1-255) ttl-inc:u8(1-255)", 4),
-    "ULOG": ("ulog-nlgroup:u8(1-32) ulog-prefix:s ulog-cprange:u64 ulog-qthreshold:u64(1-50)", 4),
+    "ULOG": ("ulog-nlgroup:u8(1-32) ulog-prefix:prefix ulog-cprange:u64 ulog-qthreshold:u64(1-50)", 4),
 })
 #: Targets built into iptables (no library, no options); CONTINUE is no target at all.
 STANDARD_TARGETS = ("ACCEPT", "DROP", "QUEUE", "RETURN")
@@ -301,6 +301,10 @@ def parse_value(ext: Extension, opt: Option, raw: tuple[str, ...], version: int)
     kind, arg = opt.kind, raw[0] if raw else ""
     try:
         if kind is None or kind == "s":
+            return arg
+        if kind == "prefix":  # LOG, NFLOG, ULOG: a log line's prefix
+            if "\n" in arg:
+                raise ArgError("Newlines not allowed in --log-prefix")
             return arg
         if kind in _UINT_MAX:
             lo, hi = opt.bounds or (0, _UINT_MAX[kind])
