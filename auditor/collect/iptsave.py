@@ -45,6 +45,7 @@ from auditor.model.ruleset import (
     Backend,
     Chain,
     InterfaceMatch,
+    MaskedAddressMatch,
     Match,
     NamedSet,
     Origin,
@@ -351,9 +352,10 @@ class _Reader:
                     if mask == 0 and not inverted:
                         continue
                     r = mask_to_range(addr, mask, self.version)
-                    letter = "-s" if field_name == "saddr" else "-d"
                     matches.append(AddressMatch(field_name, self.version, (r,), inverted)  # type: ignore[arg-type]
-                                   if r is not None else UnknownMatch(f"{letter} with a non-contiguous mask"))
+                                   if r is not None
+                                   else MaskedAddressMatch(field_name, self.version, mask, addr & mask,  # type: ignore[arg-type]
+                                                           inverted))
                 matches.sort(key=_generic_order)
                 origin = Origin(self.backend, self.family, table.name, chain.name, 0, text, "iptables", None,
                                 self.file, lineno if self.file else None)
@@ -450,7 +452,7 @@ def _at(origin: Origin, position: int, chain: str) -> Origin:
 
 def _generic_order(m: Match) -> int:
     """iptables-save prints the generic conditions in a fixed order: -s, -d, -i, -o, -p, -f."""
-    if isinstance(m, AddressMatch):
+    if isinstance(m, (AddressMatch, MaskedAddressMatch)):
         return 0 if m.field == "saddr" else 1
     if isinstance(m, InterfaceMatch):
         return 2 if m.field == "iif" else 3

@@ -34,6 +34,7 @@ from auditor.model.ruleset import (
     MarkCopyStatement,
     MarkMatch,
     MarkStatement,
+    MaskedAddressMatch,
     Match,
     NamedSet,
     NatMapStatement,
@@ -743,6 +744,13 @@ def _masked(operands: list[Any], right: Any, op: str) -> list[Match]:
         return deps + [TcpFlagsMatch(bits(mask), comp, neg)]
     if fld in ("mark", "ctmark") and isinstance(mask, int) and isinstance(right, int):
         return deps + [MarkMatch("meta" if fld == "mark" else "ct", right & mask, mask, neg)]
+    if fld[:5] in ("saddr", "daddr") and op in ("==", "!=") and isinstance(mask, str) and isinstance(right, str):
+        version = 4 if fld.endswith("4") else 6
+        try:
+            address_mask, value = int(ipaddress.ip_address(mask)), int(ipaddress.ip_address(right))
+        except ValueError:
+            raise _Unsupported from None
+        return deps + [MaskedAddressMatch(fld[:5], version, address_mask, value, neg)]  # type: ignore[arg-type]
     if fld == "ctstate" and op in ("==", "!=") and right == 0:
         # "ct state & (new|untracked) == 0": none of the listed states
         states = mask if isinstance(mask, list) else [mask]

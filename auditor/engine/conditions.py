@@ -35,6 +35,7 @@ from auditor.model.ruleset import (
     IcmpTypeMatch,
     InterfaceMatch,
     MarkMatch,
+    MaskedAddressMatch,
     Match,
     NondeterministicMatch,
     PacketTypeMatch,
@@ -84,15 +85,26 @@ class Assumed:
 
 
 @dataclass(frozen=True)
+class Masked:
+    """The client addresses ``x`` with ``x & mask == value`` (a mask that is not a prefix):
+    a sub-space computed per region (:func:`~auditor.engine.intervals.masked`), as it may be
+    too fragmented to hold for every address at once."""
+
+    mask: int
+    value: int
+    bits: int
+
+
+@dataclass(frozen=True)
 class Not:
     """The complement of a sub-space (a negated symbolic match)."""
 
-    inner: Space | tuple[Space, ...]
+    inner: Space | tuple[Space, ...] | Masked
 
 
-Cond = Union[bool, Space, tuple[Space, ...], Not, Uncertain, Assumed]
+Cond = Union[bool, Space, tuple[Space, ...], Masked, Not, Uncertain, Assumed]
 #: A match's condition before negation (only :func:`condition` builds a :class:`Not`).
-Positive = Union[bool, Space, tuple[Space, ...], Uncertain, Assumed]
+Positive = Union[bool, Space, tuple[Space, ...], Masked, Uncertain, Assumed]
 
 
 @dataclass(frozen=True)
@@ -252,6 +264,20 @@ def _positive(m: Match, st: PacketState, facts: AddressFacts) -> Positive | None
         if _is_client_side(m.field, st):
             return _client_address(m.ranges, st)
         return _compare_range(st.daddr, _norm(m.ranges))
+    if isinstance(m, MaskedAddressMatch):
+        if m.version != st.version:
+            return None
+        bits = 32 if m.version == 4 else 128
+        if _is_client_side(m.field, st):
+            if st.client_hidden:
+                return Uncertain("the reply is still addressed to the source-NAT address here")
+            return Masked(m.mask, m.value, bits)
+        held = iv.masked((st.daddr,), m.mask, m.value, bits)
+        if held == (st.daddr,):
+            return True
+        if held == ():
+            return False
+        return Uncertain("the rewritten destination is a range the kernel chooses from")
     if isinstance(m, InterfaceMatch):
         return _interface(m, st)
     if isinstance(m, ConntrackStateMatch):

@@ -87,3 +87,45 @@ def boundaries(sets: Iterable[IntervalSet]) -> list[int]:
             pts.add(lo)
             pts.add(hi + 1)
     return sorted(pts)
+
+
+def masked(s: IntervalSet, mask: int, value: int, bits: int, limit: int = 256) -> IntervalSet | None:
+    """The members ``x`` of ``s`` with ``x & mask == value``, for any mask (``ip6 saddr &
+    ::ffff:ffff:ffff:ffff == ::1``); ``None`` when that takes more than ``limit`` ranges.
+
+    ``s`` is cut into aligned blocks (as into CIDR prefixes); in a block the mask's bits above
+    it are fixed, and the bits it leaves free below the lowest masked bit of the block make
+    runs, one per choice of the free bits above them.
+    """
+    if value & ~mask:
+        return EMPTY
+    out: list[Range] = []
+    for lo, hi in s:
+        for base, host in _blocks(lo, hi, bits):
+            inside = (1 << host) - 1
+            if (base & mask & ~inside) != (value & ~inside):
+                continue
+            m, v = mask & inside, value & inside
+            free = inside & ~m
+            run = (m & -m) - 1 if m else inside  # free bits below the block's lowest masked bit
+            high = free & ~run
+            if len(out) + (1 << bin(high).count("1")) > limit:
+                return None
+            sub = high
+            while True:
+                start = base | v | sub
+                out.append((start, start + run))
+                if sub == 0:
+                    break
+                sub = (sub - 1) & high
+    return normalize(out)
+
+
+def _blocks(lo: int, hi: int, bits: int) -> Iterable[tuple[int, int]]:
+    """``[lo, hi]`` as aligned blocks ``(base, host bits)``, largest first from ``lo``."""
+    while lo <= hi:
+        host = (lo & -lo).bit_length() - 1 if lo else bits
+        while host > 0 and lo + (1 << host) - 1 > hi:
+            host -= 1
+        yield lo, host
+        lo += 1 << host

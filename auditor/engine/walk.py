@@ -24,6 +24,7 @@ from auditor.engine.conditions import (
     AddressFacts,
     Assumed,
     Cond,
+    Masked,
     Not,
     PacketState,
     Space,
@@ -232,7 +233,12 @@ class Walker:
                 continue
             kept: list[Region] = []
             for p in parts:
-                i, o = split(p, c)
+                try:
+                    i, o = split(p, c)
+                except Fragmented:
+                    reason = reason or Fragmented.reason
+                    kept.append(p)
+                    continue
                 kept += i
                 out += o
             parts = kept
@@ -507,11 +513,23 @@ def policy_origin_of(table: Table, chain: Chain) -> Origin:
     )
 
 
+class Fragmented(Exception):
+    """A :class:`Masked` condition that would cut the region into too many pieces."""
+
+    reason = "the address mask cuts these sources into too many pieces to list"
+
+
 def split(r: Region, c: Cond) -> tuple[list[Region], list[Region]]:
-    """Split a region by a symbolic condition into (holds, does not hold)."""
+    """Split a region by a symbolic condition into (holds, does not hold); raises
+    :class:`Fragmented` for a mask the region's addresses cannot be listed under."""
     if isinstance(c, Not):
         i, o = split(r, c.inner)
         return o, i
+    if isinstance(c, Masked):
+        held = iv.masked(r.saddr, c.mask, c.value, c.bits)
+        if held is None:
+            raise Fragmented
+        return split(r, Space(saddr=held))
     if isinstance(c, Space):
         s_in = r.saddr if c.saddr is None else iv.intersect(r.saddr, c.saddr)
         d_in = r.dport if c.dport is None else iv.intersect(r.dport, c.dport)

@@ -119,6 +119,19 @@ class AddressMatch:
 
 
 @dataclass(frozen=True)
+class MaskedAddressMatch:
+    """``address & mask == value`` with a mask that is not a prefix: OpenWrt fw4's IPv6 suffix
+    matches (``ip6 saddr & ::ffff:ffff:ffff:ffff == ::1234``, "this host in any /64"), iptables
+    ``-s 10.0.0.1/255.0.255.0``."""
+
+    field: Literal["saddr", "daddr"]
+    version: int
+    mask: int
+    value: int
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class InterfaceMatch:
     """``-i``/``-o``, ``iifname``/``oifname`` (``iif``/``oif`` by index are read as names)."""
 
@@ -309,7 +322,7 @@ class UnknownMatch:
 
 
 Match = Union[
-    ProtocolMatch, PortMatch, AddressMatch, InterfaceMatch, ConntrackStateMatch,
+    ProtocolMatch, PortMatch, AddressMatch, MaskedAddressMatch, InterfaceMatch, ConntrackStateMatch,
     ConntrackStatusMatch, ConntrackOriginalMatch, AddrTypeMatch, MarkMatch, TcpFlagsMatch,
     IcmpTypeMatch, PacketTypeMatch, FamilyMatch, SetElementMatch, NondeterministicMatch,
     ConntrackDirectionMatch, PhysdevMatch, ReversePathMatch, PayloadMatch, UnknownMatch,

@@ -9,6 +9,7 @@ import pytest
 from auditor.collect.iptsave import IpsetInfo, parse_iptables_save
 from auditor.errors import LocatedInputError
 from auditor.model.ruleset import (
+    MaskedAddressMatch,
     AddressMatch, AddrTypeMatch, ConntrackOriginalMatch, ConntrackStateMatch, EffectStatement, InterfaceMatch,
     MarkCopyStatement, MarkMatch, MarkStatement, NatStatement, NondeterministicMatch, NotrackStatement, PortMatch,
     ProtocolMatch, SetElementMatch, TcpFlagsMatch, UnknownMatch, UnknownStatement, Verdict,
@@ -414,3 +415,9 @@ def test_an_open_quote_takes_the_newline_and_save_output_prints_it_across_two_li
         parse_iptables_save('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix "x " "\nCOMMIT\n',
                             version=4, backend="file", source="f.rules")
     assert e.value.line == 3 and "bad argument" in e.value.message
+
+
+def test_a_non_contiguous_mask_is_a_masked_address_match():
+    r = one("-A INPUT -s 10.0.0.9/255.0.0.255 ! -d 0.0.1.0/0.0.255.0 -j ACCEPT")
+    assert r.matches == (MaskedAddressMatch("saddr", 4, 0xFF0000FF, 0x0A000009),
+                         MaskedAddressMatch("daddr", 4, 0x0000FF00, 0x00000100, negated=True))

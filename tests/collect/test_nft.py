@@ -12,6 +12,7 @@ from auditor.target.runner import run_in_namespace
 from auditor.collect.nft import read_nft_file, read_nftables
 from auditor.errors import InputError, LocatedInputError
 from auditor.model.ruleset import (
+    MaskedAddressMatch,
     AddressMatch, ConntrackDirectionMatch, EffectStatement, FamilyMatch, MarkCopyStatement, MarkStatement,
     NatMapStatement, NondeterministicMatch, PortMatch, ProtocolMatch, ReversePathMatch, SetElementMatch,
     UnknownMatch, UnknownStatement, Verdict, VerdictMap,
@@ -325,3 +326,10 @@ def test_sets_the_ruleset_fills_itself_are_history(tmp_path):
     assert not add.unknowns and any(isinstance(s, EffectStatement) for s in add.statements)
     history = [m for m in check.matches if isinstance(m, NondeterministicMatch)]
     assert history and history[0].first_client is None
+
+
+def test_address_masks_that_are_not_prefixes(constructs):
+    """OpenWrt fw4's IPv6 suffix matches: ``ip6 saddr & ::ffff:ffff:ffff:ffff == ::1234``."""
+    masked = [m for m in constructs[43].matches if isinstance(m, (AddressMatch, MaskedAddressMatch))]
+    assert masked == [MaskedAddressMatch("saddr", 6, (1 << 64) - 1, 0x1234),
+                      AddressMatch("daddr", 6, ((0xFD00 << 112, (0xFD01 << 112) - 1),), negated=True)]

@@ -42,3 +42,20 @@ def test_subtract_skips_every_range_below_the_next_one():
     """Both of b's ranges end below a's: the scan must move past each (a stuck index hangs)."""
     assert iv.subtract(((10, 12),), ((1, 2), (4, 5))) == ((10, 12),)
     assert iv.subtract(((1, 3), (10, 12)), ((1, 2), (4, 5), (11, 11))) == ((3, 3), (10, 10), (12, 12))
+
+
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), max_size=4), st.integers(0, 255),
+       st.integers(0, 255))
+@example([(0, 255)], 0b11110000, 0b10100000)  # a prefix: one range
+@example([(3, 200)], 0b00001111, 0b00000101)  # a suffix: one address per block of 16
+def test_masked_is_every_member_whose_masked_bits_equal_the_value(rs, mask, value):
+    s = norm(rs)
+    got = iv.masked(s, mask, value, 8, limit=1 << 10)
+    assert got is not None and points(got) == {x for x in points(s) if x & mask == value}
+    assert got == norm(got)
+
+
+def test_masked_gives_up_rather_than_list_too_many_ranges():
+    suffix = (1 << 64) - 1
+    assert iv.masked(((0, (1 << 128) - 1),), suffix, 0xA, 128) is None  # one address per /64
+    assert iv.masked(((1 << 64, (2 << 64) - 1),), suffix, 0xA, 128) == (((1 << 64) + 0xA,) * 2,)

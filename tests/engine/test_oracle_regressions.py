@@ -15,7 +15,7 @@ from tests.engine.oracle_lab import TARGET, TARGET6, disagreements, predicted
 pytestmark = [pytest.mark.root, pytest.mark.oracle]
 
 C0, C0B, C1 = "198.18.1.10", "198.18.1.200", "198.18.2.10"
-V6 = "fd00:1::a"
+V6, V6B = "fd00:1::a", "fd00:1::b"
 
 CASES = {
     "goto-then-return": ([("iptables-legacy", """*filter
@@ -236,6 +236,24 @@ COMMIT
 }
 """)], {("udp", 443, C0): "open", ("udp", 443, V6): "refused", ("tcp", 443, C0): "refused",
         ("tcp", 443, V6): "open"}),
+    # --- address masks that are not prefixes (fw4's IPv6 suffix matches) -----------------------
+    "address-suffix-masks": ([("nftables", """table inet fw4 {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    ip6 saddr & ::ffff:ffff:ffff:ffff == ::a tcp dport 22 accept
+    ip saddr & 0.0.0.255 == 0.0.0.200 tcp dport 22 accept
+    ip6 saddr & ::ffff:ffff:ffff:ffff != ::a tcp dport 80 reject with tcp reset
+    tcp dport 443 accept
+  }
+}
+"""), ("iptables-legacy", """*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -s 0.0.0.10/0.0.0.255 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset
+COMMIT
+""")], {("tcp", 22, C0): "silent", ("tcp", 22, C0B): "open", ("tcp", 22, V6): "open", ("tcp", 22, V6B): "silent",
+        ("tcp", 80, V6): "silent", ("tcp", 80, V6B): "refused", ("tcp", 443, C0): "refused",
+        ("tcp", 443, C0B): "open"}),
     # --- base chains at equal priority: the one registered last runs first ------------------
     "equal-priority-iptables-nft-then-nft": ([("iptables-nft", """*filter
 :INPUT ACCEPT [0:0]
