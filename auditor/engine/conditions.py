@@ -162,7 +162,9 @@ class AddressFacts:
     among them cannot be classified). ``routes`` partitions the address space by the device of
     the best route (``"lo"`` for the host's own addresses, ``None`` where no route is known), for
     the interface replies leave by and for reverse-path checks. ``bridges`` names interfaces that
-    have bridge ports (``None``: unknown, offline).
+    have bridge ports (``None``: unknown); ``bridges_declared``: offline, they are only the ones
+    the user declared (``exposure --bridge``), every other interface taken as a plain one — an
+    assumption each verdict that rests on it states.
     """
 
     local: IntervalSet
@@ -171,6 +173,7 @@ class AddressFacts:
     certain: bool = True
     routes: tuple[tuple[IntervalSet, str | None], ...] = ()
     bridges: frozenset[str] | None = frozenset()
+    bridges_declared: bool = False
 
     def type_of(self, addr: int) -> str | None:
         if iv.contains_point(self.local, addr):
@@ -508,7 +511,11 @@ def _physdev(m: PhysdevMatch, st: PacketState, facts: AddressFacts) -> Positive:
     if crossing:
         return Uncertain(f"'{m.text}': the packet crosses bridge {sorted(str(b) for b in crossing)[0]}")
     # xt_physdev without bridge information: false if any option is required (not inverted)
-    return not (m.options - m.inverted)
+    holds = not (m.options - m.inverted)
+    if facts.bridges_declared:
+        names = " or ".join(sorted({n for n in (st.iif, st.oif) if n})) or "the interface"
+        return Assumed(holds, f"assuming {names} is no bridge (offline, only declared bridges are)")
+    return holds
 
 
 def _reverse_path(m: ReversePathMatch, st: PacketState, facts: AddressFacts) -> Positive:

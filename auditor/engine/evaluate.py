@@ -209,10 +209,10 @@ def address_facts(host: HostContext, version: int, dest: int, in_interface: str)
     rest = iv.subtract(((0, top),), taken)
     if rest:
         routes.append((rest, None if host.complete else in_interface))
-    bridges = frozenset(i.bridge for i in host.interfaces if i.bridge) if host.complete else None
     return AddressFacts(
         local=local_set, broadcast=iv.normalize(broadcast), multicast=multicast,
-        certain=host.complete, routes=tuple(routes), bridges=bridges,
+        certain=host.complete, routes=tuple(routes),
+        bridges=frozenset(i.bridge for i in host.interfaces if i.bridge), bridges_declared=not host.complete,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
 from auditor.engine.conditions import (
     TCP_ACK,
@@ -88,8 +89,14 @@ def test_physdev_on_an_unbridged_packet_follows_xt_physdev():
                      V4, plain) is True
     across = AddressFacts((), (), (), bridges=frozenset({"eth0"}))
     assert isinstance(condition(PhysdevMatch(frozenset({"in"}), frozenset(), "--physdev-in x"), V4, across), Uncertain)
-    offline = AddressFacts((), (), (), bridges=None)
-    assert isinstance(condition(PhysdevMatch(frozenset({"in"}), frozenset(), "--physdev-in x"), V4, offline), Uncertain)
+    unknown = AddressFacts((), (), (), bridges=None)
+    assert isinstance(condition(PhysdevMatch(frozenset({"in"}), frozenset(), "--physdev-in x"), V4, unknown), Uncertain)
+    # offline: interfaces not declared as bridges are taken as plain ones, and the verdict says so
+    offline = AddressFacts((), (), (), bridges=frozenset({"br0"}), bridges_declared=True)
+    held = condition(PhysdevMatch(frozenset({"in"}), frozenset(), "--physdev-in x"), V4, offline)
+    assert isinstance(held, Assumed) and held.holds is False and "no bridge" in held.note
+    assert isinstance(condition(PhysdevMatch(frozenset({"in"}), frozenset(), "--physdev-in x"), replace(V4, iif="br0"),
+                                offline), Uncertain)
 
 
 def test_reverse_path_checks_split_clients_by_their_route():
