@@ -49,8 +49,10 @@ def collect_ruleset() -> Ruleset:
     except EnvironmentProblem as e:
         notes.append(f"iptables-legacy {UNREADABLE}: {e.message}")
     listing: tuple[dict[str, Any], str] | None = None
+    hooks = None
     try:
-        listing = fetch_nft_listing()
+        doc, text, hook_text = fetch_nft_listing()
+        listing, hooks = (doc, text), read_hooks(hook_text)
     except EnvironmentProblem as e:
         notes.append(f"nftables {UNREADABLE}: {e.message}")
     handles = nft_handles(listing[0]) if listing is not None else {}
@@ -64,11 +66,6 @@ def collect_ruleset() -> Ruleset:
         native, native_notes = read_nftables(skip=owned, listing=listing)
         tables += native
         notes += native_notes
-    hooks = None
-    try:
-        hooks = read_hooks()
-    except EnvironmentProblem:
-        pass  # the order falls back to priorities and handles
     return Ruleset(tables=tuple(tables), notes=tuple(notes), source="live", hooks=hooks)
 
 

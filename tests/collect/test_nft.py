@@ -333,3 +333,15 @@ def test_address_masks_that_are_not_prefixes(constructs):
     masked = [m for m in constructs[43].matches if isinstance(m, (AddressMatch, MaskedAddressMatch))]
     assert masked == [MaskedAddressMatch("saddr", 6, (1 << 64) - 1, 0x1234),
                       AddressMatch("daddr", 6, ((0xFD00 << 112, (0xFD01 << 112) - 1),), negated=True)]
+
+
+@pytest.mark.parametrize("config,reports", [
+    ("CONFIG_NF_TABLES=y\nCONFIG_NETFILTER_NETLINK_HOOK=m\n", True),
+    ("CONFIG_NETFILTER_NETLINK_HOOK=y\n", True),
+    ("# CONFIG_NETFILTER_NETLINK_HOOK is not set\nCONFIG_NF_TABLES=y\n", False),
+    ("CONFIG_NF_TABLES=y\n", None),  # an older kernel's configuration: try and see
+])
+def test_hooks_are_listed_only_where_the_kernel_can_report_them(config, reports):
+    from auditor.collect.nft import parse_kernel_config
+
+    assert parse_kernel_config(config) is reports

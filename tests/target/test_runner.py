@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from auditor.target.runner import run_command
+from auditor.target.runner import run_command, run_commands
 from auditor.errors import EnvironmentProblem
 
 
@@ -77,3 +77,30 @@ def test_commands_in_a_namespace_and_their_failures():
     assert run_command(["sh", "-c", "exit 4"]).returncode == 4  # not checked: the caller decides
     with pytest.raises(EnvironmentProblem, match=r"failed \(exit 4\): oops$"):
         run_command(["sh", "-c", "echo oops >&2; exit 4"], check=True)
+
+
+def test_commands_run_side_by_side_each_with_its_output(tmp_path):
+    """run_commands starts every command before waiting: two that each wait for the other's
+    file both succeed, where run one after the other the first would give up waiting."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    wait_for = "for i in $(seq 100); do [ -e {f} ] && break; sleep 0.05; done; [ -e {f} ]"
+    results = run_commands([["sh", "-c", f"touch {a}; {wait_for.format(f=b)} && echo one"],
+                            ["sh", "-c", f"touch {b}; {wait_for.format(f=a)} && echo two >&2; exit 4"]],
+                           timeout=20)
+    assert [(r.returncode, r.stdout, r.stderr) for r in results] == [(0, "one\n", ""), (4, "", "two\n")]
+
+
+def test_commands_past_their_common_timeout_are_all_stopped(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(EnvironmentProblem, match="did not finish within 0.5 s"):
+        run_commands([["sleep", "60"], ["sh", "-c", f"sleep 60 & echo $! > {tmp_path / 'pid'}; wait"]], timeout=0.5)
+    assert time.monotonic() - start < 5
+    grandchild = int((tmp_path / "pid").read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a command's child outlived the timeout")
