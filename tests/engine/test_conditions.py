@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
+from auditor.engine import intervals as iv
 from auditor.engine.conditions import (
     TCP_ACK,
     TCP_PSH,
@@ -13,14 +15,16 @@ from auditor.engine.conditions import (
     Space,
     Uncertain,
     condition,
+    icmp_type,
 )
-from auditor.engine import intervals as iv
 from auditor.engine.evaluate import address_facts
 from auditor.model.ruleset import (
-    AddrTypeMatch,
     AddressMatch,
+    AddrTypeMatch,
+    ConntrackOriginalMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
+    IcmpTypeMatch,
     NondeterministicMatch,
     PayloadMatch,
     PhysdevMatch,
@@ -107,3 +111,139 @@ def test_rate_limits_are_decided_for_one_new_client_under_an_assumption():
     negated = condition(NondeterministicMatch("limit", "x", negated=True, first_client=True), V4, FACTS4)
     assert isinstance(negated, Assumed) and not negated.holds
     assert isinstance(condition(NondeterministicMatch("statistic", "x"), V4, FACTS4), Uncertain)
+
+
+# -- conntrack status and original tuple -------------------------------------------------------
+
+EST4 = PacketState(4, 6, "eth0", V4.daddr, V4.daddr, ct="established", confirmed=True, seen_reply=True)
+
+
+def status(*names: str, negated: bool = False) -> ConntrackStatusMatch:
+    return ConntrackStatusMatch(frozenset(names), negated)
+
+
+def test_each_conntrack_status_bit_holds_exactly_when_the_connection_has_it():
+    # nft `ct status & X` / xt_conntrack --ctstatus: a test of ct->status bits
+    flags = {"dnat": "dnat", "snat": "snat", "confirmed": "confirmed", "seen-reply": "seen_reply",
+             "assured": "assured"}
+    for name, attr in flags.items():
+        without = replace(EST4, **{attr: False})
+        assert condition(status(name), replace(EST4, **{attr: True}), FACTS4) is True, name
+        assert condition(status(name), without, FACTS4) is False, name
+        assert condition(status(name, negated=True), without, FACTS4) is True, name
+
+
+def test_expected_and_dying_are_never_set_on_a_live_unexpected_connection():
+    assert condition(status("expected"), EST4, FACTS4) is False
+    assert condition(status("dying"), EST4, FACTS4) is False
+    assert condition(status("expected", "dying", "confirmed"), EST4, FACTS4) is True  # any of them
+
+
+def test_a_udp_flows_unknown_assured_bit_leaves_other_status_bits_decided():
+    udp = replace(EST4, protocol=17, assured=None)
+    assert condition(status("dnat"), udp, FACTS4) is False
+    assert condition(status("confirmed"), udp, FACTS4) is True
+    assert isinstance(condition(status("assured"), udp, FACTS4), Uncertain)
+
+
+def test_unmodelled_status_bits_and_picked_up_connections_are_uncertain():
+    assert isinstance(condition(status("fixed-timeout"), EST4, FACTS4), Uncertain)
+    assert isinstance(condition(status("confirmed"), replace(EST4, ct="pickup"), FACTS4), Uncertain)
+    # without a conntrack entry the match never holds, negated or not (xt_conntrack, NFT_BREAK)
+    assert condition(status("confirmed", negated=True), replace(EST4, ct="untracked"), FACTS4) is False
+
+
+def test_the_original_tuple_is_the_clients_whatever_the_direction_and_nat():
+    dnated = replace(EST4, daddr=(0x0A000005, 0x0A000005), dnat=True)
+    reply = replace(dnated, reply=True, ct_reply=True)
+    client = ((0xC6120000, 0xC61200FF),)
+    for st in (dnated, reply):
+        assert condition(ConntrackOriginalMatch("saddr", client, 4), st, FACTS4) == Space(saddr=client)
+        assert condition(ConntrackOriginalMatch("dport", ((80, 80),)), st, FACTS4) == Space(dport=((80, 80),))
+        # the destination the client chose, before DNAT
+        assert condition(ConntrackOriginalMatch("daddr", (V4.daddr,), 4), st, FACTS4) is True
+        assert condition(ConntrackOriginalMatch("daddr", ((0x0A000005, 0x0A000005),), 4), st, FACTS4) is False
+        assert condition(ConntrackOriginalMatch("daddr", ((0x0A000005, 0x0A000005),), None), st, FACTS4) is False
+        assert isinstance(condition(ConntrackOriginalMatch("sport", ((1024, 65535),)), st, FACTS4), Uncertain)
+        assert condition(ConntrackOriginalMatch("sport", ((0, 65535),)), st, FACTS4) is True
+    # an IPv6 address never matches an IPv4 connection, negated or not
+    six = ((LOCAL6, LOCAL6),)
+    assert condition(ConntrackOriginalMatch("saddr", six, 6, negated=True), dnated, FACTS4) is False
+    assert condition(ConntrackOriginalMatch("daddr", six, 6, negated=True), dnated, FACTS4) is False
+    assert condition(ConntrackOriginalMatch("saddr", client, None), dnated, FACTS4) == Space(saddr=client)
+
+
+def test_the_original_tuple_needs_a_conntrack_entry():
+    for ct in ("none", "untracked", "invalid"):
+        st = replace(EST4, ct=ct)
+        assert condition(ConntrackOriginalMatch("dport", ((80, 80),), negated=True), st, FACTS4) is False
+    assert isinstance(condition(ConntrackOriginalMatch("dport", ((80, 80),)), replace(EST4, ct="pickup"), FACTS4),
+                      Uncertain)
+
+
+# -- ICMP types --------------------------------------------------------------------------------
+
+
+def test_icmp_type_names_and_numbers_as_iptables_and_nft_write_them():
+    assert icmp_type(4, "port-unreachable") == (3, 3)
+    assert icmp_type(4, " echo-request ") == (8, None)
+    assert icmp_type(6, "port-unreachable") == (1, 4)
+    assert icmp_type(6, "echo-request") == (128, None)
+    assert icmp_type(4, "3/13") == (3, 13)
+    assert icmp_type(4, "11") == (11, None)
+    assert icmp_type(6, "any") == (-1, None)
+    assert icmp_type(4, "no-such-type") is None
+
+
+def test_icmp_type_matches_the_type_and_where_named_the_code():
+    port_unreachable = replace(EST4, protocol=1, ct="related", icmp=(3, 3))
+    holds = {("destination-unreachable",), ("port-unreachable",), ("3",), ("3/3",), ("any",),
+             ("echo-request", "port-unreachable")}
+    fails = {("host-unreachable",), ("3/1",), ("echo-request",), ("1",), ("echo-request", "3/0")}
+    for types in holds:
+        assert condition(IcmpTypeMatch(4, types), port_unreachable, FACTS4) is True, types
+        assert condition(IcmpTypeMatch(4, types, negated=True), port_unreachable, FACTS4) is False, types
+    for types in fails:
+        assert condition(IcmpTypeMatch(4, types), port_unreachable, FACTS4) is False, types
+        assert condition(IcmpTypeMatch(4, types, negated=True), port_unreachable, FACTS4) is True, types
+    v6 = replace(port_unreachable, version=6, protocol=58, icmp=(1, 4))
+    assert condition(IcmpTypeMatch(6, ("port-unreachable",)), v6, FACTS6) is True
+    assert condition(IcmpTypeMatch(6, ("destination-unreachable",)), v6, FACTS6) is True
+    assert isinstance(condition(IcmpTypeMatch(4, ("bogus",)), port_unreachable, FACTS4), Uncertain)
+
+
+def test_icmp_type_never_holds_for_other_packets_or_the_other_family_even_negated():
+    # iptables needs -p icmp for --icmp-type; nft's icmp type implies meta l4proto icmp
+    assert condition(IcmpTypeMatch(4, ("any",), negated=True), EST4, FACTS4) is False
+    icmp = replace(EST4, protocol=1, ct="related", icmp=(3, 3))
+    assert condition(IcmpTypeMatch(6, ("any",), negated=True), icmp, FACTS4) is False
+    assert condition(IcmpTypeMatch(6, ("any",)), icmp, FACTS4) is False
+
+
+# -- reverse path --------------------------------------------------------------------------------
+
+
+def test_reverse_path_of_a_reply_checks_the_route_to_the_service():
+    # a forwarded connection's reply arrives from the backend: its source is the service address
+    backend = int(ipaddress.ip_address("198.18.0.7"))
+    reply = replace(EST4, reply=True, ct_reply=True, iif="eth0", daddr=(backend, backend))
+    assert condition(ReversePathMatch(strict=True), reply, FACTS4) is True
+    assert condition(ReversePathMatch(strict=True), replace(reply, iif="eth1"), FACTS4) is False
+    assert condition(ReversePathMatch(strict=False), replace(reply, iif="eth1"), FACTS4) is True
+    # a source that is one of the host's own addresses fails (RTN_LOCAL without --accept-local)
+    own = replace(reply, daddr=V4.daddr)
+    assert condition(ReversePathMatch(strict=False), own, FACTS4) is False
+    ranged = replace(reply, daddr=(backend, backend + 3))
+    assert isinstance(condition(ReversePathMatch(strict=False), ranged, FACTS4), Uncertain)
+
+
+def test_reverse_path_fails_for_clients_without_a_route_or_with_a_local_address():
+    facts = AddressFacts(((1, 1),), (), (), routes=((((1, 1),), "lo"), (((2, 9),), None), (((10, 19),), "eth0"),
+                                                   (((20, 29),), "eth1")))
+    assert condition(ReversePathMatch(strict=False), V4, facts) == Space(saddr=((10, 29),))
+    assert condition(ReversePathMatch(strict=True), V4, facts) == Space(saddr=((10, 19),))
+    reply = replace(EST4, reply=True, ct_reply=True, iif="eth0")
+    for addr, holds in ((1, False), (5, False), (15, True), (25, False)):
+        assert condition(ReversePathMatch(strict=True), replace(reply, daddr=(addr, addr)), facts) is holds, addr
+    hidden = replace(V4, client_hidden=True)
+    assert isinstance(condition(ReversePathMatch(strict=False), hidden, facts), Uncertain)
