@@ -30,6 +30,7 @@ from auditor.model.ruleset import (
     PhysdevMatch,
     PortMatch,
     ReversePathMatch,
+    SetElementMatch,
 )
 from tests.engine.builders import HOST
 
@@ -247,3 +248,73 @@ def test_reverse_path_fails_for_clients_without_a_route_or_with_a_local_address(
         assert condition(ReversePathMatch(strict=True), replace(reply, daddr=(addr, addr)), facts) is holds, addr
     hidden = replace(V4, client_hidden=True)
     assert isinstance(condition(ReversePathMatch(strict=False), hidden, facts), Uncertain)
+
+
+# -- set lookups -------------------------------------------------------------------------------
+
+NET10, NET20 = (0x0A000000, 0x0A0000FF), (0x14000000, 0x140000FF)
+
+
+def lookup(fields: tuple[str, ...], *elements: tuple[object, ...], negated: bool = False,
+           version: int | None = None) -> SetElementMatch:
+    return SetElementMatch("s", fields, elements, version, negated)  # type: ignore[arg-type]
+
+
+def test_a_set_of_client_and_service_addresses_keeps_the_elements_naming_this_service():
+    other = (0x0A0A0A0A, 0x0A0A0A0A)
+    m = lookup(("saddr", "daddr"), (NET10, V4.daddr), (NET20, other))
+    assert condition(m, EST4, FACTS4) == (Space(saddr=(NET10,)),)
+    # on the way back the client is the destination and the service the source
+    back = lookup(("saddr", "daddr"), (V4.daddr, NET20), (other, NET10))
+    assert condition(back, replace(EST4, reply=True), FACTS4) == (Space(saddr=(NET20,)),)
+    assert condition(lookup(("daddr",), (other,)), EST4, FACTS4) is False
+    assert condition(lookup(("daddr",), (other,), negated=True), EST4, FACTS4) is True
+    ranged = replace(EST4, daddr=(V4.daddr[0], V4.daddr[0] + 1))
+    assert isinstance(condition(lookup(("daddr",), (V4.daddr,)), ranged, FACTS4), Uncertain)
+    hidden = replace(EST4, reply=True, client_hidden=True)
+    assert isinstance(condition(lookup(("daddr",), (NET10,)), hidden, FACTS4), Uncertain)
+
+
+def test_a_key_naming_the_client_address_twice_needs_both_parts_to_hold():
+    m = lookup(("saddr", "saddr"), ((0x0A000000, 0x0A00007F), (0x0A000040, 0x0A0000FF)))
+    assert condition(m, EST4, FACTS4) == (Space(saddr=((0x0A000040, 0x0A00007F),)),)
+
+
+def test_set_ports_the_service_port_is_symbolic_or_concrete_and_the_client_port_unknown():
+    m = lookup(("saddr", "dport"), (NET10, (22, 22)), (NET20, (80, 80)))
+    assert condition(m, EST4, FACTS4) == (Space(saddr=(NET10,), dport=((22, 22),)), Space(saddr=(NET20,), dport=((80, 80),)))
+    translated = replace(EST4, dport=(8080, 8080))
+    assert condition(lookup(("dport",), ((8080, 8080),)), translated, FACTS4) is True
+    assert condition(lookup(("dport",), ((80, 80),)), translated, FACTS4) is False
+    assert condition(lookup(("sport",), ((0, 65535),)), EST4, FACTS4) is True
+    assert condition(lookup(("sport",), ((1, 1023),)), EST4, FACTS4) == Uncertain(
+        "set @s: depends on the client's source port, which a static audit cannot fix")
+    # on the way back the service's port is the source port
+    reply = replace(EST4, reply=True)
+    assert condition(lookup(("sport",), ((443, 443),)), reply, FACTS4) == (Space(dport=((443, 443),)),)
+    assert isinstance(condition(lookup(("dport",), ((1024, 65535),)), reply, FACTS4), Uncertain)
+    # an ICMP packet has no ports: a port key never matches it
+    icmp = replace(EST4, protocol=1, icmp=(3, 3))
+    assert condition(lookup(("dport",), ((0, 65535),)), icmp, FACTS4) is False
+    assert condition(lookup(("sport",), ((0, 65535),)), icmp, FACTS4) is False
+
+
+def test_set_keys_on_protocol_interfaces_state_and_family():
+    tcp80 = lookup(("l4proto", "dport"), ((6, 6), (80, 80)), ((17, 17), (53, 53)))
+    assert condition(tcp80, EST4, FACTS4) == (Space(dport=((80, 80),)),)
+    assert condition(tcp80, replace(EST4, protocol=17), FACTS4) == (Space(dport=((53, 53),)),)
+    assert condition(lookup(("l4proto",), ((1, 6),)), EST4, FACTS4) is True
+    assert condition(lookup(("l4proto",), ((6, 17),)), EST4, FACTS4) is True
+    assert condition(lookup(("l4proto",), ((7, 17),)), EST4, FACTS4) is False
+    assert condition(lookup(("iif",), ("eth0",)), EST4, FACTS4) is True
+    assert condition(lookup(("iif",), ("eth1",)), EST4, FACTS4) is False
+    assert condition(lookup(("oif",), ("eth1",)), replace(EST4, oif="eth1"), FACTS4) is True
+    assert condition(lookup(("oif",), ("eth0",)), replace(EST4, oif="eth1"), FACTS4) is False
+    assert isinstance(condition(lookup(("oif",), ("eth1",)), replace(EST4, oif=None), FACTS4), Uncertain)
+    assert condition(lookup(("ctstate",), ("established",)), EST4, FACTS4) is True
+    assert condition(lookup(("ctstate",), ("new",)), EST4, FACTS4) is False
+    assert condition(lookup(("nfproto",), ((4, 4),)), EST4, FACTS4) is True
+    assert condition(lookup(("nfproto",), ((6, 6),)), EST4, FACTS4) is False
+    assert isinstance(condition(lookup(("mark",), ((1, 1),)), EST4, FACTS4), Uncertain)
+    # an IPv6 set never matches an IPv4 packet, negated or not
+    assert condition(lookup(("nfproto",), ((4, 4),), negated=True, version=6), EST4, FACTS4) is False
