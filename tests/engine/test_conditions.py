@@ -18,14 +18,19 @@ from auditor.engine.conditions import (
     icmp_type,
 )
 from auditor.engine.evaluate import address_facts
+from auditor.engine.intervals import IntervalSet
 from auditor.model.ruleset import (
     AddressMatch,
     AddrTypeMatch,
+    ConntrackDirectionMatch,
     ConntrackOriginalMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
+    FamilyMatch,
     IcmpTypeMatch,
+    MarkMatch,
     NondeterministicMatch,
+    PacketTypeMatch,
     PayloadMatch,
     PhysdevMatch,
     PortMatch,
@@ -318,3 +323,85 @@ def test_set_keys_on_protocol_interfaces_state_and_family():
     assert isinstance(condition(lookup(("mark",), ((1, 1),)), EST4, FACTS4), Uncertain)
     # an IPv6 set never matches an IPv4 packet, negated or not
     assert condition(lookup(("nfproto",), ((4, 4),), negated=True, version=6), EST4, FACTS4) is False
+
+
+# -- address types, marks, packet types, families, conntrack states ---------------------------
+
+
+def test_ipv6_iptables_address_types_of_clients_overlap_as_in_match_type6():
+    mc, uc, local = (int(ipaddress.ip_address(a)) for a in ("ff02::1", "fd00::5", "fd00::1"))
+
+    def space(*types: str) -> IntervalSet:
+        c = condition(AddrTypeMatch("saddr", frozenset(types)), V6, FACTS6)
+        assert isinstance(c, Space) and c.saddr is not None
+        return c.saddr
+
+    assert [iv.contains_point(space("MULTICAST"), a) for a in (mc, uc, local)] == [True, False, False]
+    assert [iv.contains_point(space("UNICAST"), a) for a in (mc, uc, local)] == [False, True, True]
+    assert [iv.contains_point(space("LOCAL"), a) for a in (mc, uc, local)] == [False, False, True]
+    assert [iv.contains_point(space("UNICAST", "LOCAL"), a) for a in (mc, uc, local)] == [False, False, True]
+    assert space("MULTICAST", "UNICAST") == ()  # both must hold: never
+    # nft's fib gives one type per address
+    fib = condition(AddrTypeMatch("saddr", frozenset({"UNICAST"}), fib=True), V6, FACTS6)
+    assert isinstance(fib, Space) and not iv.contains_point(fib.saddr or (), local)
+
+
+def test_ipv4_client_address_types_combine_as_a_union():
+    c = condition(AddrTypeMatch("saddr", frozenset({"LOCAL", "MULTICAST", "BROADCAST"})), V4, FACTS4)
+    assert isinstance(c, Space) and c.saddr is not None
+    for addr, inside in (("198.18.0.1", True), ("224.0.0.1", True), ("255.255.255.255", True),
+                         ("198.18.0.255", True), ("203.0.113.1", False)):
+        assert iv.contains_point(c.saddr, int(ipaddress.ip_address(addr))) is inside, addr
+
+
+def test_the_services_address_type_from_the_hosts_tables():
+    mcast, bcast, local = 0xE0000001, 0xC61200FF, 0xC6120001
+    facts = AddressFacts(local=((local, local),), broadcast=((bcast, bcast),), multicast=((0xE0000000, 0xEFFFFFFF),))
+    for addr, kind in ((mcast, "MULTICAST"), (bcast, "BROADCAST"), (local, "LOCAL"), (0x0A000001, "UNICAST")):
+        st = replace(V4, daddr=(addr, addr))
+        for other in ("MULTICAST", "BROADCAST", "LOCAL", "UNICAST"):
+            assert condition(AddrTypeMatch("daddr", frozenset({other})), st, facts) is (other == kind), (kind, other)
+    offline = replace(facts, certain=False)
+    assert isinstance(condition(AddrTypeMatch("daddr", frozenset({"UNICAST"})), replace(V4, daddr=(9, 9)), offline),
+                      Uncertain)
+    assert condition(AddrTypeMatch("daddr", frozenset({"LOCAL"})), V4, offline) is True
+    ranged = replace(V4, daddr=(local, local + 1))
+    assert isinstance(condition(AddrTypeMatch("daddr", frozenset({"LOCAL"})), ranged, facts), Uncertain)
+
+
+def test_packet_marks_exist_without_conntrack_connection_marks_do_not():
+    assert condition(MarkMatch("meta", 0), V4, FACTS4) is True  # before the conntrack hook
+    assert condition(MarkMatch("meta", 5, 0xFF), replace(V4, mark=0x105), FACTS4) is True
+    assert condition(MarkMatch("ct", 0, negated=True), V4, FACTS4) is False
+    assert condition(MarkMatch("ct", 0), replace(V4, ct="untracked"), FACTS4) is False
+    assert condition(MarkMatch("ct", 3), replace(EST4, ctmark=3), FACTS4) is True
+
+
+def test_conntrack_direction_needs_an_entry():
+    assert condition(ConntrackDirectionMatch("original"), EST4, FACTS4) is True
+    assert condition(ConntrackDirectionMatch("reply"), replace(EST4, ct_reply=True), FACTS4) is True
+    assert condition(ConntrackDirectionMatch("reply", negated=True), V4, FACTS4) is False
+    assert isinstance(condition(ConntrackDirectionMatch("reply"), replace(EST4, ct="pickup"), FACTS4), Uncertain)
+
+
+def test_a_connection_to_this_host_is_a_host_unicast_packet_of_its_family():
+    assert condition(PacketTypeMatch(frozenset({"host"})), V4, FACTS4) is True
+    assert condition(PacketTypeMatch(frozenset({"Unicast"})), V4, FACTS4) is True
+    assert condition(PacketTypeMatch(frozenset({"broadcast", "multicast"})), V4, FACTS4) is False
+    assert condition(FamilyMatch(4), V4, FACTS4) is True
+    assert condition(FamilyMatch(6), V4, FACTS4) is False
+    assert condition(FamilyMatch(6, negated=True), V4, FACTS4) is True
+
+
+def test_conntrack_states_before_conntrack_untracked_and_the_virtual_nat_states():
+    assert condition(ConntrackStateMatch(frozenset({"invalid"})), V4, FACTS4) is True  # no entry yet
+    assert condition(ConntrackStateMatch(frozenset({"untracked"})), replace(V4, ct="untracked"), FACTS4) is True
+    assert condition(ConntrackStateMatch(frozenset({"new"})), replace(V4, ct="untracked"), FACTS4) is False
+    dnat = ConntrackStateMatch(frozenset({"dnat"}))
+    snat = ConntrackStateMatch(frozenset({"snat"}))
+    assert condition(dnat, replace(EST4, dnat=True), FACTS4) is True
+    assert condition(dnat, EST4, FACTS4) is False
+    assert condition(snat, replace(EST4, snat=True), FACTS4) is True
+    assert condition(snat, replace(EST4, dnat=True), FACTS4) is False
+    assert isinstance(condition(ConntrackStateMatch(frozenset({"new"})), replace(EST4, ct="pickup"), FACTS4),
+                      Uncertain)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from auditor.model.host import HostContext
 from auditor.model.ruleset import (
+    AddressMatch,
     Chain,
     ConntrackStateMatch,
+    ConntrackStatusMatch,
     EffectStatement,
     InterfaceMatch,
     MarkCopyStatement,
@@ -13,9 +15,12 @@ from auditor.model.ruleset import (
     MarkStatement,
     NatMapStatement,
     NatStatement,
+    NondeterministicMatch,
     NotrackStatement,
+    PortMatch,
     ProtocolMatch,
     SetElementMatch,
+    UnknownMatch,
     Verdict,
     VerdictMap,
 )
@@ -195,3 +200,101 @@ def test_many_regions_are_merged_without_losing_any_point():
         assert at(exp, 1000 + i, source=f"198.18.0.{(16 * i + 19) % 256}").verdict == "accept"
     assert at(exp, 1008, source="198.18.0.3").verdict == "accept"
     assert at(exp, 1010, source="198.18.0.3").verdict == "drop"
+
+
+def test_nat_chains_see_only_a_connections_first_packet():
+    # a rule in a nat chain can never drop the client's later packets: they skip the nat chains
+    nat = base("pre", "prerouting", -100, "accept", r("pre", ESTABLISHED, DROP), type_="nat")
+    exp = evaluate([nft("t", nat, filtered(r("in", *tcp(80), ACCEPT)))])
+    assert at(exp, 80).verdict == "accept"
+
+
+def test_source_nat_in_the_input_hook_marks_the_connection():
+    nat = base("nin", "input", 100, "accept", r("nin", *tcp(80), NatStatement("snat", net("198.18.0.1/32"), 4)),
+               type_="nat")
+    flt = base("in", "input", 200, "drop", r("in", ConntrackStatusMatch(frozenset({"snat"})), ACCEPT))
+    exp = evaluate([nft("t", nat, flt)], protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept" and at(exp, 81).verdict == "drop"
+
+
+def test_replies_of_a_redirected_connection_are_restored_at_the_nat_slot_of_postrouting():
+    # before +100 the reply still comes from port 8080; after it, from the port the client chose
+    nat = base("pre", "prerouting", -100, "accept", r("pre", *tcp(80), NatStatement("redirect", ports=(8080, 8080))),
+               type_="nat")
+    early = base("early", "postrouting", 0, "drop", r("early", PortMatch("sport", ((8080, 8080),)), ACCEPT))
+    late = base("late", "postrouting", 200, "drop", r("late", PortMatch("sport", ((80, 80),)), ACCEPT),
+                r("late", ProtocolMatch(frozenset({6})), AddressMatch("saddr", 4, (net("198.18.0.1/32"),)),
+                  PortMatch("sport", ((81, 81),)), ACCEPT))
+    exp = evaluate([nft("t", nat, early, late, filtered(r("in", *tcp(8080), ACCEPT), r("in", ESTABLISHED, ACCEPT)))],
+                   protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept"
+    assert at(exp, 81).verdict == "drop"  # not redirected: port 81 is closed
+
+
+def test_redirect_goes_to_the_primary_address_of_the_arrival_interface():
+    nat = base("pre", "prerouting", -100, "accept", r("pre", *tcp(80), NatStatement("redirect", ports=(8080, 8080))),
+               type_="nat")
+    flt = filtered(r("in", AddressMatch("daddr", 4, (net("198.18.9.1/32"),)), *tcp(8080), ACCEPT),
+                   r("in", ESTABLISHED, ACCEPT))
+    exp = evaluate([nft("t", nat, flt)], iif="eth1", sources=("198.18.9.0/24",))
+    e = at(exp, 80)
+    assert (e.verdict, e.translated_to) == ("accept", ("198.18.9.1", 8080))
+
+
+def test_dnat_of_the_other_family_leaves_the_packet_alone():
+    nat = base("pre", "prerouting", -100, "accept",
+               r("pre", *tcp(80), NatStatement("dnat", (1, 1), 6, (22, 22))), type_="nat")
+    exp = evaluate([nft("t", nat, filtered(r("in", *tcp(80), ACCEPT), r("in", ESTABLISHED, ACCEPT)))])
+    assert at(exp, 80).verdict == "accept" and at(exp, 80).translated_to is None
+
+
+def test_a_port_only_dnat_of_the_port_range_changes_only_the_other_ports():
+    nat = base("pre", "prerouting", -100, "accept",
+               r("pre", ProtocolMatch(frozenset({6})), PortMatch("dport", ((80, 81),)),
+                 NatStatement("dnat", None, None, (80, 80))), type_="nat")
+    flt = filtered(r("in", ConntrackStatusMatch(frozenset({"dnat"})), DROP), r("in", *tcp(80), ACCEPT),
+                   r("in", ESTABLISHED, ACCEPT))
+    exp = evaluate([nft("t", nat, flt)])
+    assert at(exp, 80).verdict == "accept" and at(exp, 80).translated_to is None  # mapped onto itself
+    assert at(exp, 81).verdict == "drop" and at(exp, 81).translated_to == ("198.18.0.1", 80)
+
+
+def test_the_answer_to_an_unroutable_packet_is_invalid_to_the_rules():
+    nat = base("pre", "prerouting", -100, "accept",
+               r("pre", *tcp(8080), NatStatement("dnat", net("198.18.200.2/32"), 4, (80, 80))), type_="nat")
+    out = base("out", "output", 0, "drop", r("out", ConntrackStateMatch(frozenset({"related"})), ACCEPT))
+    no_default = HostContext(HOST.interfaces, HOST.routes[:4], forwarding_v4=True)
+    exp = evaluate([nft("t", nat, out)], host=no_default, protocols=("tcp",))
+    assert at(exp, 8080).verdict == "drop"
+    out = base("out", "output", 0, "drop", r("out", ConntrackStateMatch(frozenset({"invalid"})), ACCEPT))
+    exp = evaluate([nft("t", nat, out)], host=no_default, protocols=("tcp",))
+    assert at(exp, 8080).verdict == "reject"
+
+
+def test_a_rule_holds_only_where_all_its_matches_hold():
+    # after a match decided for all (a rate limit's first client, the protocol) or an unknown one,
+    # the remaining matches still narrow the rule
+    limit = NondeterministicMatch("limit", "limit rate 5/second", first_client=True)
+    unknown = UnknownMatch("-m foo")
+    exp = evaluate([nft("t", filtered(r("in", limit, *tcp(22), ACCEPT), r("in", unknown, *tcp(23), ACCEPT),
+                                      r("in", ESTABLISHED, ACCEPT)))])
+    assert at(exp, 22).verdict == "accept" and at(exp, 23).verdict == "indeterminate"
+    assert at(exp, 24).verdict == "drop"
+
+
+def test_sets_of_addresses_ports_and_pairs_split_exactly():
+    a, b = net("198.18.0.0/28"), net("198.18.0.64/28")
+    addrs = SetElementMatch("a", ("saddr",), ((a,), (b,)), 4)
+    pairs = SetElementMatch("p", ("saddr", "dport"), ((a, (22, 22)), (b, (22, 22)), (a, (80, 80))), 4)
+    ports = SetElementMatch("d", ("dport",), (((443, 443),), ((8443, 8443),)), 4)
+    exp = evaluate([nft("t", filtered(r("in", ProtocolMatch(frozenset({6})), addrs, PortMatch("dport", ((25, 25),)),
+                                        ACCEPT),
+                                      r("in", ProtocolMatch(frozenset({6})), pairs, ACCEPT),
+                                      r("in", ProtocolMatch(frozenset({6})), ports, ACCEPT),
+                                      r("in", ESTABLISHED, ACCEPT)))])
+    for port, source, verdict in ((25, "198.18.0.3", "accept"), (25, "198.18.0.67", "accept"),
+                                  (25, "198.18.0.20", "drop"), (22, "198.18.0.3", "accept"),
+                                  (22, "198.18.0.67", "accept"), (80, "198.18.0.3", "accept"),
+                                  (80, "198.18.0.67", "drop"), (443, "198.18.0.200", "accept"),
+                                  (8443, "198.18.0.200", "accept"), (444, "198.18.0.200", "drop")):
+        assert at(exp, port, source=source).verdict == verdict, (port, source)
