@@ -6,6 +6,7 @@ from __future__ import annotations
 from auditor.model.host import HostContext
 from auditor.model.ruleset import (
     AddressMatch,
+    Chain,
     ConntrackDirectionMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
@@ -431,3 +432,43 @@ def test_an_ipv6_rejects_answer_is_icmpv6():
               base("out", "output", 0, "drop", n("out", ProtocolMatch(frozenset({58})), unreachable, ACCEPT)))]
     exp = evaluate(rs, dest=DEST6, sources=("fd00::/64",), protocols=("udp",))
     assert at(exp, 53, "udp").verdict == "reject"
+
+
+# -- the forwarded conversation: every hook on the way -----------------------------------------
+
+
+def _to_backend(*extra_chains):
+    """DNAT 8080 → 198.19.5.2:80 behind br0; forward accepts the connection both ways."""
+    nat = base("pre", "prerouting", -100, "accept",
+               n("pre", *tcp(8080), NatStatement("dnat", (0xC6130502, 0xC6130502), 4, (80, 80))), type_="nat")
+    fwd = base("fwd", "forward", 0, "drop", n("fwd", ESTABLISHED, ACCEPT),
+               n("fwd", *tcp(80), InterfaceMatch("oif", ("br0",)), ACCEPT))
+    return [nft("t", nat, fwd, *extra_chains)]
+
+
+def test_a_forwarded_connection_crosses_forward_postrouting_and_egress():
+    assert at(evaluate(_to_backend(), protocols=("tcp",)), 8080).verdict == "accept"
+    to_backend = AddressMatch("daddr", 4, ((0xC6130502, 0xC6130502),))
+    post = base("post", "postrouting", 0, "accept", n("post", to_backend, *tcp(80), DROP))
+    assert at(evaluate(_to_backend(post), protocols=("tcp",)), 8080).verdict == "drop"
+    egress = Chain("eg", (n("eg", to_backend, *tcp(80), DROP),), hook="egress", priority=0, policy="accept",
+                   device="br0")
+    exp = evaluate(_to_backend() + [nft("nd", egress, family="netdev")], protocols=("tcp",))
+    assert at(exp, 8080).verdict == "drop"
+
+
+def test_the_backends_reply_crosses_ingress_prerouting_forward_postrouting_and_egress():
+    from_backend = AddressMatch("saddr", 4, ((0xC6130502, 0xC6130502),))
+    # after the nat core's slot in postrouting the reply comes from the address the client chose
+    from_host = AddressMatch("saddr", 4, ((0xC6120001, 0xC6120001),))
+    for hook, device, family, match in (("ingress", "br0", "netdev", from_backend),
+                                        ("prerouting", None, "inet", from_backend),
+                                        ("postrouting", None, "inet", from_backend),
+                                        ("egress", "eth0", "netdev", from_host)):
+        chain = Chain(f"c-{hook}", (n(f"c-{hook}", match, DROP),), hook=hook, priority=0, policy="accept",
+                      device=device)
+        exp = evaluate(_to_backend() + [nft(f"x{hook}", chain, family=family)], protocols=("tcp",))
+        assert at(exp, 8080, source="198.18.0.7").verdict == "drop", hook
+    fwd_reply = base("fwd", "forward", 0, "drop", n("fwd", *tcp(80), InterfaceMatch("oif", ("br0",)), ACCEPT))
+    nat = _to_backend()[0].chains[0]
+    assert at(evaluate([nft("t", nat, fwd_reply)], protocols=("tcp",)), 8080).verdict == "drop"

@@ -302,3 +302,25 @@ def test_sets_of_addresses_ports_and_pairs_split_exactly():
                                   (80, "198.18.0.67", "drop"), (443, "198.18.0.200", "accept"),
                                   (8443, "198.18.0.200", "accept"), (444, "198.18.0.200", "drop")):
         assert at(exp, port, source=source).verdict == verdict, (port, source)
+
+
+def _on(hook: str, device: str, *rules, family: str = "netdev") -> Chain:
+    return Chain(f"{hook}-{device}", tuple(rules), hook=hook, priority=0, policy="accept", device=device)
+
+
+def test_ingress_chains_see_only_packets_arriving_on_their_device():
+    drop80 = (r("x", *tcp(80), DROP),)
+    for family in ("netdev", "inet"):
+        here = nft("d", _on("ingress", "eth0", *drop80), family=family)
+        elsewhere = nft("e", _on("ingress", "eth1", r("x", *tcp(81), DROP)), family=family)
+        exp = evaluate([here, elsewhere, nft("t", filtered(r("in", ACCEPT)))])
+        assert at(exp, 80).verdict == "drop" and at(exp, 81).verdict == "accept", family
+
+
+def test_egress_chains_see_replies_leaving_by_their_device():
+    # replies to 198.18.0.0/24 leave by eth0 (its route); a chain on eth1's egress never sees them
+    here = nft("d", _on("egress", "eth0", r("x", PortMatch("sport", ((80, 80),)), DROP)), family="netdev")
+    elsewhere = nft("e", _on("egress", "eth1", r("x", PortMatch("sport", ((81, 81),)), DROP)), family="netdev")
+    exp = evaluate([here, elsewhere, nft("t", filtered(r("in", ACCEPT)))], protocols=("udp",))
+    client = "198.18.0.7"
+    assert at(exp, 80, "udp", client).verdict == "drop" and at(exp, 81, "udp", client).verdict == "accept"
