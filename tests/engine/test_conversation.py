@@ -385,8 +385,9 @@ def test_a_rejects_answer_is_related_to_the_connection_on_either_packet():
     for leg in ("request", "client"):
         exp = evaluate(_rejecting([n("out", related, ACCEPT)], leg=leg, detail="tcp-reset"), protocols=("tcp",))
         assert at(exp, 80).verdict == "reject", leg
-    exp = evaluate(_rejecting([]), protocols=("tcp",))
-    assert at(exp, 80).verdict == "drop"  # output drops the (related) answer: silence
+    for leg in ("request", "client"):
+        exp = evaluate(_rejecting([], leg=leg, detail="tcp-reset"), protocols=("tcp",))
+        assert at(exp, 80).verdict == "drop", leg  # output drops the (related) answer: silence
 
 
 def test_a_rejects_answer_to_an_untracked_packet_is_invalid():
