@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from auditor.model.host import HostContext
 from auditor.model.ruleset import (
+    AddressMatch,
+    Chain,
+    ConntrackDirectionMatch,
     ConntrackStateMatch,
     ConntrackStatusMatch,
+    IcmpTypeMatch,
     InterfaceMatch,
     MarkMatch,
     MarkStatement,
     NatStatement,
     NondeterministicMatch,
+    NotrackStatement,
+    PayloadMatch,
     PortMatch,
     ProtocolMatch,
     TcpFlagsMatch,
+    Verdict,
 )
 from tests.engine.builders import (
     ACCEPT,
@@ -28,6 +35,7 @@ from tests.engine.builders import (
     base,
     evaluate,
     ipt,
+    net,
     nft,
     rule,
     tcp,
@@ -336,3 +344,181 @@ def test_an_unknown_br_netfilter_switch_leaves_a_bridged_reset_indeterminate():
     for port in (22, 80):
         e = at(exp, port)
         assert e.verdict == "indeterminate" and "br_netfilter" in (e.reason or ""), e
+
+
+# -- what each packet of the conversation carries ----------------------------------------------
+
+STRING = PayloadMatch("-m string --string GET --algo bm")
+
+
+def nft_host(*, inp=(), out=(), pre=(), out_policy="drop", in_policy="drop"):
+    chains = [base("in", "input", 0, in_policy, *inp), base("out", "output", 0, out_policy, *out)]
+    if pre:
+        chains.append(base("pre", "prerouting", -150, "accept", *pre))
+    return [nft("t", *chains)]
+
+
+def n(chain, *parts):
+    return rule(chain, *parts, backend="nftables", family="inet")
+
+
+def test_replies_are_confirmed_seen_reply_and_in_the_reply_direction():
+    # conntrack (-200 in output) has already marked the entry confirmed and seen-reply
+    for match in (ConntrackStatusMatch(frozenset({"confirmed"})), ConntrackStatusMatch(frozenset({"seen-reply"})),
+                  ConntrackDirectionMatch("reply")):
+        exp = evaluate(nft_host(inp=[n("in", *tcp(80), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                                out=[n("out", match, ACCEPT)]), protocols=("tcp",))
+        assert at(exp, 80).verdict == "accept", match
+
+
+def test_the_clients_ack_is_assured_seen_reply_original_direction_and_has_no_output_interface():
+    # the ACK that completes the handshake makes conntrack set ASSURED before the input chain
+    for match in (ConntrackStatusMatch(frozenset({"assured"})), ConntrackStatusMatch(frozenset({"seen-reply"})),
+                  ConntrackStatusMatch(frozenset({"confirmed"})), ConntrackDirectionMatch("original")):
+        exp = evaluate(nft_host(inp=[n("in", ConntrackStateMatch(frozenset({"new"})), *tcp(80), ACCEPT),
+                                     n("in", ESTABLISHED, match, ACCEPT)],
+                                out=[n("out", ESTABLISHED, ACCEPT)]), protocols=("tcp",))
+        assert at(exp, 80).verdict == "accept", match
+    # on the input path no packet has an output interface: `oifname` never matches there
+    exp = evaluate(nft_host(inp=[n("in", InterfaceMatch("oif", ("eth9",)), DROP), n("in", *tcp(80), ACCEPT),
+                                 n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", ESTABLISHED, ACCEPT)]), protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept"
+
+
+def test_only_the_services_data_carries_payload_and_only_it_is_assured():
+    # content matches: never true for SYN, SYN-ACK and the bare ACK; unknown for data
+    exp = evaluate(nft_host(inp=[n("in", STRING, DROP), n("in", *tcp(80), ACCEPT), n("in", *udp(53), ACCEPT),
+                                 n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", STRING, DROP), n("out", ESTABLISHED, ACCEPT)]))
+    e = at(exp, 80)
+    assert e.verdict == "indeterminate" and [leg.name for leg in e.legs][-1] == "reply-data"
+    assert at(exp, 53, "udp").verdict == "indeterminate"  # a datagram always carries data
+    # the SYN-ACK leaves before the handshake completes: not assured; the data after it: assured
+    assured = ConntrackStatusMatch(frozenset({"assured"}))
+    exp = evaluate(nft_host(inp=[n("in", *tcp(80), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", assured, ACCEPT), n("out", SYN_ACK_ONLY, ACCEPT)]), protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept"
+    exp = evaluate(nft_host(inp=[n("in", *tcp(80), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", assured, ACCEPT)]), protocols=("tcp",))
+    assert at(exp, 80).verdict == "drop"
+    exp = evaluate(nft_host(inp=[n("in", *udp(53), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", assured, ACCEPT)]), protocols=("udp",))
+    assert at(exp, 53, "udp").verdict == "indeterminate"  # a UDP flow's assured bit depends on timing
+    # the service's data is PSH+ACK
+    exp = evaluate(nft_host(inp=[n("in", *tcp(80), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", SYN_ACK_ONLY, ACCEPT), n("out", TcpFlagsMatch(0x18, 0x18), ACCEPT)]),
+                   protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept"
+
+
+def test_replies_and_later_packets_do_not_inherit_the_first_packets_mark():
+    # a packet mark belongs to one skb: the SYN-ACK (a new skb, mark 0 by default) does not carry it
+    pre = [n("pre", *tcp(80), ConntrackStateMatch(frozenset({"new"})), MarkStatement("meta", 0xFFFFFFFF, 1))]
+    exp = evaluate(nft_host(pre=pre, inp=[n("in", *tcp(80), ACCEPT), n("in", ESTABLISHED, ACCEPT)],
+                            out=[n("out", MarkMatch("meta", 1), DROP)], out_policy="accept"), protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept"
+
+
+def _rejecting(out, *, leg="request", detail=None):
+    verdict = Verdict("reject", detail=detail) if detail else REJECT
+    if leg == "request":
+        inp = [n("in", *tcp(80), verdict), n("in", *udp(53), verdict)]
+    else:  # the handshake's ACK is refused
+        inp = [n("in", ConntrackStateMatch(frozenset({"new"})), *tcp(80), ACCEPT), n("in", *tcp(80), verdict)]
+    return nft_host(inp=inp, out=[n("out", ConntrackStateMatch(frozenset({"established"})), ACCEPT), *out])
+
+
+def test_a_rejects_answer_is_related_to_the_connection_on_either_packet():
+    related = ConntrackStateMatch(frozenset({"related"}))
+    for leg in ("request", "client"):
+        exp = evaluate(_rejecting([n("out", related, ACCEPT)], leg=leg, detail="tcp-reset"), protocols=("tcp",))
+        assert at(exp, 80).verdict == "reject", leg
+    for leg in ("request", "client"):
+        exp = evaluate(_rejecting([], leg=leg, detail="tcp-reset"), protocols=("tcp",))
+        assert at(exp, 80).verdict == "drop", leg  # output drops the (related) answer: silence
+
+
+def test_a_rejects_answer_to_an_untracked_packet_is_invalid():
+    # nf_ct_attach finds no entry: conntrack in output sees a lone RST, which it calls invalid
+    raw = base("raw", "prerouting", -300, "accept", n("raw", *tcp(80), NotrackStatement()))
+    flt = nft_host(inp=[n("in", *tcp(80), RESET)],
+                   out=[n("out", ConntrackStateMatch(frozenset({"invalid"})), DROP)], out_policy="accept")
+    flt = [nft("t", raw, *flt[0].chains)]
+    exp = evaluate(flt, protocols=("tcp",))
+    assert at(exp, 80).verdict == "drop"
+
+
+def test_a_rejects_answer_is_a_locally_generated_reply_to_the_client_without_the_packets_mark():
+    pre = [n("pre", *tcp(80), MarkStatement("meta", 0xFFFFFFFF, 1))]
+    out = [n("out", InterfaceMatch("iif", ("eth0",)), DROP), n("out", MarkMatch("meta", 1), DROP),
+           n("out", AddressMatch("daddr", 4, (net("198.18.0.128/25"),)), ACCEPT)]
+    flt = [nft("t", base("pre", "prerouting", -150, "accept", *pre),
+               base("in", "input", 0, "drop", n("in", *tcp(80), RESET)), base("out", "output", 0, "drop", *out))]
+    exp = evaluate(flt, protocols=("tcp",), sources=("198.18.0.128/25",))
+    assert at(exp, 80).verdict == "reject"
+
+
+def test_a_rejects_answer_is_a_reset_or_an_icmp_error_of_the_variant_named():
+    rst = TcpFlagsMatch(0x04, 0x04)
+    exp = evaluate(_rejecting([n("out", ProtocolMatch(frozenset({6})), rst, ACCEPT)], detail="tcp-reset"),
+                   protocols=("tcp",))
+    assert at(exp, 80).verdict == "reject"
+    unreachable = IcmpTypeMatch(4, ("destination-unreachable",))
+    for detail in (None, "icmp-port-unreachable", "with icmp admin-prohibited"):
+        exp = evaluate(_rejecting([n("out", ProtocolMatch(frozenset({1})), unreachable, ACCEPT)], detail=detail))
+        assert at(exp, 80).verdict == "reject", detail
+        assert at(exp, 53, "udp").verdict == "reject", detail
+    prohibited = IcmpTypeMatch(4, ("admin-prohibited",))
+    exp = evaluate(_rejecting([n("out", prohibited, ACCEPT)], detail="icmp-admin-prohibited"), protocols=("udp",))
+    assert at(exp, 53, "udp").verdict == "reject"
+    exp = evaluate(_rejecting([n("out", prohibited, ACCEPT)], detail="icmp-port-unreachable"), protocols=("udp",))
+    assert at(exp, 53, "udp").verdict == "drop"
+
+
+def test_an_ipv6_rejects_answer_is_icmpv6():
+    unreachable = IcmpTypeMatch(6, ("destination-unreachable",))
+    rs = [nft("t", base("in", "input", 0, "drop", n("in", *udp(53), REJECT)),
+              base("out", "output", 0, "drop", n("out", ProtocolMatch(frozenset({58})), unreachable, ACCEPT)))]
+    exp = evaluate(rs, dest=DEST6, sources=("fd00::/64",), protocols=("udp",))
+    assert at(exp, 53, "udp").verdict == "reject"
+
+
+# -- the forwarded conversation: every hook on the way -----------------------------------------
+
+
+def _to_backend(*extra_chains):
+    """DNAT 8080 → 198.19.5.2:80 behind br0; forward accepts the connection both ways."""
+    nat = base("pre", "prerouting", -100, "accept",
+               n("pre", *tcp(8080), NatStatement("dnat", (0xC6130502, 0xC6130502), 4, (80, 80))), type_="nat")
+    fwd = base("fwd", "forward", 0, "drop", n("fwd", ESTABLISHED, ACCEPT),
+               n("fwd", *tcp(80), InterfaceMatch("oif", ("br0",)), ACCEPT))
+    return [nft("t", nat, fwd, *extra_chains)]
+
+
+def test_a_forwarded_connection_crosses_forward_postrouting_and_egress():
+    assert at(evaluate(_to_backend(), protocols=("tcp",)), 8080).verdict == "accept"
+    to_backend = AddressMatch("daddr", 4, ((0xC6130502, 0xC6130502),))
+    post = base("post", "postrouting", 0, "accept", n("post", to_backend, *tcp(80), DROP))
+    assert at(evaluate(_to_backend(post), protocols=("tcp",)), 8080).verdict == "drop"
+    egress = Chain("eg", (n("eg", to_backend, *tcp(80), DROP),), hook="egress", priority=0, policy="accept",
+                   device="br0")
+    exp = evaluate(_to_backend() + [nft("nd", egress, family="netdev")], protocols=("tcp",))
+    assert at(exp, 8080).verdict == "drop"
+
+
+def test_the_backends_reply_crosses_ingress_prerouting_forward_postrouting_and_egress():
+    from_backend = AddressMatch("saddr", 4, ((0xC6130502, 0xC6130502),))
+    # after the nat core's slot in postrouting the reply comes from the address the client chose
+    from_host = AddressMatch("saddr", 4, ((0xC6120001, 0xC6120001),))
+    for hook, device, family, match in (("ingress", "br0", "netdev", from_backend),
+                                        ("prerouting", None, "inet", from_backend),
+                                        ("postrouting", None, "inet", from_backend),
+                                        ("egress", "eth0", "netdev", from_host)):
+        chain = Chain(f"c-{hook}", (n(f"c-{hook}", match, DROP),), hook=hook, priority=0, policy="accept",
+                      device=device)
+        exp = evaluate(_to_backend() + [nft(f"x{hook}", chain, family=family)], protocols=("tcp",))
+        assert at(exp, 8080, source="198.18.0.7").verdict == "drop", hook
+    fwd_reply = base("fwd", "forward", 0, "drop", n("fwd", *tcp(80), InterfaceMatch("oif", ("br0",)), ACCEPT))
+    nat = _to_backend()[0].chains[0]
+    assert at(evaluate([nft("t", nat, fwd_reply)], protocols=("tcp",)), 8080).verdict == "drop"

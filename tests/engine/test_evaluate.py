@@ -22,8 +22,10 @@ from auditor.model.ruleset import (
     NondeterministicMatch,
     NotrackStatement,
     Origin,
+    PhysdevMatch,
     PortMatch,
     ProtocolMatch,
+    ReversePathMatch,
     Rule,
     Ruleset,
     SetElementMatch,
@@ -288,3 +290,131 @@ def test_source_in_other_family_is_an_input_error():
 
     with pytest.raises(InputError):
         verdicts([], sources=("2001:db8::/64",))
+
+
+# -- orders the kernel does not reveal: at most 64 are evaluated -----------------------------------
+
+_HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
+
+
+def _ties(count):
+    """``count`` slots where an iptables-legacy chain and an nft chain share a priority; every
+    chain only logs, so every order gives the same verdicts."""
+    slots = [(hook, -150) for hook in _HOOKS] + [("input", 0), ("output", 0)]
+    legacy, native = [], []
+    for i, (hook, prio) in enumerate(slots[:count]):
+        name = f"C{i}"
+        legacy.append(base(name, hook, prio, "accept", rule(name, EffectStatement("log"))))
+        native.append(base(f"n{i}", hook, prio, "accept",
+                           rule(f"n{i}", EffectStatement("log"), backend="nftables", family="inet")))
+    return [ipt("mangle", *legacy), nft("t", *native)]
+
+
+def test_up_to_64_possible_orders_are_all_evaluated():
+    exp = verdicts(_ties(6))  # 2**6 = 64 orders
+    assert at(exp, 9).verdict == "accept" and at(exp, 10).verdict == "accept"
+
+
+def test_beyond_64_possible_orders_the_verdict_is_indeterminate_and_says_why():
+    exp = verdicts(_ties(7))  # 128 orders
+    e = at(exp, 9)
+    assert e.verdict == "indeterminate" and "too many base chains" in e.reason
+    assert "iptables-legacy ip mangle C0" in e.reason and e.reason.endswith(" …")
+
+
+# -- what the evaluator knows of addresses (the kernel's inet_addr_type) ---------------------------
+
+
+def _by_source_type(kind, host=HOST, sources=("0.0.0.0/0",)):
+    flt = ipt("filter", base("INPUT", "input", 0, "accept",
+                             rule("INPUT", AddrTypeMatch("saddr", frozenset({kind})), *tcp(80), DROP)))
+    return verdicts([flt], sources=sources, host=host)
+
+
+def test_source_address_types_follow_the_kernels_classes():
+    exp = _by_source_type("BROADCAST")
+    for addr, dropped in (("0.1.2.3", True), ("255.255.255.255", True), ("198.18.0.255", True),
+                          ("198.18.0.254", False), ("224.0.0.5", False)):
+        assert (at(exp, 80, addr).verdict == "drop") is dropped, addr
+    exp = _by_source_type("MULTICAST")
+    for addr, dropped in (("224.0.0.0", True), ("239.255.255.255", True), ("240.0.0.0", False),
+                          ("223.255.255.255", False)):
+        assert (at(exp, 80, addr).verdict == "drop") is dropped, addr
+    # 127/8 is local whether or not lo is declared
+    bare = HostContext((Interface("eth0", (ipaddress.ip_interface("198.18.0.1/24"),)),), HOST.routes,
+                       forwarding_v4=True, forwarding_v6=False)
+    exp = _by_source_type("LOCAL", host=bare)
+    for addr, dropped in (("127.0.0.0", True), ("127.255.255.255", True), ("128.0.0.0", False),
+                          ("198.18.0.1", True), ("198.18.0.2", False)):
+        assert (at(exp, 80, addr).verdict == "drop") is dropped, addr
+
+
+def test_a_slash_31_has_no_broadcast_address():
+    host = HostContext((Interface("eth0", (ipaddress.ip_interface("198.18.0.1/24"),)),
+                        Interface("p2p", (ipaddress.ip_interface("203.0.113.0/31"),)),
+                        Interface("p30", (ipaddress.ip_interface("203.0.113.5/30"),))),
+                       HOST.routes, forwarding_v4=True, forwarding_v6=False)
+    exp = _by_source_type("BROADCAST", host=host)
+    assert at(exp, 80, "203.0.113.1").verdict == "accept"
+    assert at(exp, 80, "203.0.113.7").verdict == "drop"
+
+
+def test_ipv6_address_types():
+    host = HostContext((Interface("eth0", (ipaddress.ip_interface("fd00::1/64"),)),),
+                       (Route(ipaddress.ip_network("fd00::/64"), "eth0"),), forwarding_v4=True, forwarding_v6=False)
+    def exp_for(kind):
+        flt = ipt("filter", base("INPUT", "input", 0, "accept",
+                                 rule("INPUT", AddrTypeMatch("saddr", frozenset({kind}), fib=True), *tcp(80), DROP)),
+                  family="ip6")
+        return verdicts([flt], sources=("::/0",), host=host, dest="fd00::1")
+    local, multicast = exp_for("LOCAL"), exp_for("MULTICAST")
+    assert at(local, 80, "::1").verdict == "drop" and at(local, 80, "::2").verdict == "accept"
+    assert at(local, 80, "fd00::1").verdict == "drop"
+    assert at(multicast, 80, "ff02::1").verdict == "drop" and at(multicast, 80, "fe80::1").verdict == "accept"
+    assert at(multicast, 80, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").verdict == "drop"
+
+
+def test_reverse_path_fails_for_clients_behind_blackhole_routes_and_for_the_hosts_own_addresses():
+    host = HostContext(HOST.interfaces, HOST.routes + (Route(ipaddress.ip_network("203.0.113.0/24"), None,
+                                                             type="blackhole"),
+                                                       Route(ipaddress.ip_network("0.0.0.0/0"), "eth0")),
+                       forwarding_v4=True, forwarding_v6=False)
+    raw = ipt("raw", base("PREROUTING", "prerouting", -300, "accept",
+                          rule("PREROUTING", ReversePathMatch(strict=False, negated=True), DROP, table="raw")))
+    exp = verdicts([raw], sources=("0.0.0.0/0",), host=host)
+    assert at(exp, 80, "203.0.113.9").verdict == "drop"
+    assert at(exp, 80, "198.18.0.1").verdict == "drop"
+    assert at(exp, 80, "198.51.100.9").verdict == "accept"
+
+
+def test_bridge_ports_are_known_only_when_the_host_is_described_completely():
+    flt = ipt("filter", base("INPUT", "input", 0, "accept",
+                             rule("INPUT", PhysdevMatch(frozenset({"is-bridged"}), frozenset(), "--physdev-is-bridged"),
+                                  *tcp(80), ACCEPT),
+                             rule("INPUT", *tcp(80), DROP)))
+    assert at(verdicts([flt]), 80).verdict == "drop"  # not bridged: the physdev match fails
+    offline = HostContext(HOST.interfaces, HOST.routes, forwarding_v4=True, forwarding_v6=False, complete=False)
+    assert at(verdicts([flt], host=offline), 80).verdict == "indeterminate"
+
+
+def test_bridge_and_arp_tables_are_named_as_not_evaluated():
+    exp = verdicts([Table("nftables", "bridge", "br", ()), Table("nftables", "arp", "a", ()), nft("f")])
+    assert exp.notes == ("not evaluated (bridge/arp layer): arp a, bridge br",)
+    assert verdicts([nft("f")]).notes == ()
+
+
+def test_entries_partition_sources_and_ports_exactly():
+    flt = ipt("filter", base("INPUT", "input", 0, "drop",
+                             rule("INPUT", AddressMatch("saddr", 4, (net("198.18.0.0/25"),)), *tcp(22, 80), ACCEPT),
+                             rule("INPUT", ConntrackStateMatch(frozenset({"established"})), ACCEPT)))
+    exp = verdicts([flt])
+    rows = [(e.source, e.ports, e.verdict) for e in exp.entries]
+    assert rows == [
+        ("198.18.0.0/25", (1, 21), "drop"), ("198.18.0.0/25", (22, 22), "accept"),
+        ("198.18.0.0/25", (23, 79), "drop"), ("198.18.0.0/25", (80, 80), "accept"),
+        ("198.18.0.0/25", (81, 65535), "drop"), ("198.18.0.128/25", (1, 65535), "drop"),
+    ]
+    single = verdicts([flt], sources=("198.18.0.7",))
+    assert [e.source for e in single.entries] == ["198.18.0.7"] * 5
+    whole = verdicts([flt], sources=("198.18.0.0/25",))
+    assert {e.source for e in whole.entries} == {"198.18.0.0/25"}

@@ -66,3 +66,31 @@ def test_families_inet_serves_both_ip_versions_and_ip6_only_v6():
     rs = Ruleset((nft("i", base("in", "input", 0, "drop")), nft("six", base("in", "input", 5, "drop"), family="ip6")))
     assert names(hook_slots(rs, "input", 4)) == [["i/in"]]
     assert names(hook_slots(rs, "input", 6)) == [["i/in"], ["six/in"]]
+
+
+def test_an_nft_table_named_nat_is_a_filter_chain_unless_its_type_says_nat():
+    rs = Ruleset((nft("nat", base("pre", "prerouting", -50, "accept", rule("pre", DROP, backend="nftables"))),))
+    slot, = hook_slots(rs, "prerouting", 4)
+    assert slot.priority == -50 and not slot.members[0].nat
+    legacy = Ruleset((ipt("nat", base("PREROUTING", "prerouting", -100, "accept", rule("PREROUTING", DROP)),
+                          backend="iptables-legacy"),))
+    assert hook_slots(legacy, "prerouting", 4)[0].members[0].nat
+
+
+def test_the_listing_places_legacy_chains_by_function_and_priority():
+    legacy = ipt("filter", base("INPUT", "input", 10, "drop"), backend="iptables-legacy")
+    native = nft("x", base("in", "input", 10, "drop"), handle=2)
+    hooks = (HookEntry("ip", "input", -150, "ipt_do_table", "ip_tables"),  # legacy mangle, not filter
+             HookEntry("ip", "input", 10, "nft_do_chain_inet", "nf_tables", ("inet", "x", "in")),
+             HookEntry("ip", "input", 10, "ipt_do_table", "ip_tables"))
+    slot, = hook_slots(Ruleset((legacy, native), hooks=hooks), "input", 4)
+    assert slot.priority == 10 and slot.known and slot.source == "nft list hooks"
+    assert names([slot]) == [["x/in", "filter/INPUT"]]
+
+
+def test_a_listing_that_misses_a_chain_is_not_used():
+    a = nft("a", base("in", "input", 0, "drop"), handle=1)
+    b = nft("b", base("in", "input", 0, "drop"), handle=2)
+    hooks = (HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "in")),)
+    slot, = hook_slots(Ruleset((a, b), hooks=hooks), "input", 4)
+    assert slot.source == "table handles" and names([slot]) == [["b/in", "a/in"]]
