@@ -387,14 +387,18 @@ def test_reverse_path_fails_for_clients_behind_blackhole_routes_and_for_the_host
     assert at(exp, 80, "198.51.100.9").verdict == "accept"
 
 
-def test_bridge_ports_are_known_only_when_the_host_is_described_completely():
+def test_offline_only_declared_bridges_have_ports_and_the_verdict_says_it_assumed_so():
     flt = ipt("filter", base("INPUT", "input", 0, "accept",
                              rule("INPUT", PhysdevMatch(frozenset({"is-bridged"}), frozenset(), "--physdev-is-bridged"),
                                   *tcp(80), ACCEPT),
                              rule("INPUT", *tcp(80), DROP)))
     assert at(verdicts([flt]), 80).verdict == "drop"  # not bridged: the physdev match fails
     offline = HostContext(HOST.interfaces, HOST.routes, forwarding_v4=True, forwarding_v6=False, complete=False)
-    assert at(verdicts([flt], host=offline), 80).verdict == "indeterminate"
+    e = at(verdicts([flt], host=offline), 80)
+    assert e.verdict == "drop" and "assuming eth0 is no bridge" in (e.reason or "")
+    declared = HostContext(HOST.interfaces + (Interface("eth0/port", bridge="eth0"),), HOST.routes,
+                           forwarding_v4=True, forwarding_v6=False, complete=False)
+    assert at(verdicts([flt], host=declared), 80).verdict == "indeterminate"
 
 
 def test_bridge_and_arp_tables_are_named_as_not_evaluated():
