@@ -32,9 +32,9 @@ def fwaudit(*args: str) -> subprocess.CompletedProcess[str]:
 def lab():
     """The demo lab and a snapshot of its host, in a directory anyone may read (pytest's own
     temporary directories are root's only)."""
-    lab_up(PREFIX)
     shared = Path(tempfile.mkdtemp(prefix="fwaudit-snap-"))
     try:
+        lab_up(PREFIX)  # inside: a lab half built is torn down too
         shared.chmod(0o755)
         res = fwaudit("snapshot", "--target", f"netns:{HOST}", "--output", str(shared / "host.json"))
         assert res.returncode == 0, res.stderr
