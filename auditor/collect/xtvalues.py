@@ -2,7 +2,7 @@
 
 A restore file means what ``iptables-restore`` makes of it, and iptables reads numbers with C's
 ``strtoul`` in base 0: ``--dport 026`` is port 22 (octal), ``0x16`` is 22 too, and an IPv4
-address may be abbreviated (``-s 10.1`` is 10.1.0.0) or written with octal bytes. Ports of the
+address may be abbreviated (``-s 198.18`` is 198.18.0.0) or written with octal bytes. Ports of the
 ``udp``, ``conntrack`` and similar options go through ``getaddrinfo`` instead, which reads
 decimal only and keeps the low 16 bits (``--dport 70000`` is port 4464). Reading these the
 Python way would give another rule than the one the kernel runs, so this module reproduces the
@@ -216,7 +216,7 @@ def numeric_address(text: str, version: int) -> int | None:
 
 def _ipv4_numeric(text: str, *, is_mask: bool) -> int | None:
     """``__numeric_to_ipaddr``: up to four base-0 bytes; fewer are completed with zeros
-    (``10.1`` → 10.1.0.0) except for masks."""
+    (``198.18`` → 198.18.0.0) except for masks."""
     text = text[:19]  # the C code copies at most 19 characters
     parts = text.split(".")
     if len(parts) > 4:
@@ -300,7 +300,7 @@ def parse_addresses(text: str, version: int) -> list[tuple[int, int]]:
 
 
 def _inet_aton(text: str) -> int | None:
-    """glibc's ``inet_aton`` as getaddrinfo applies it to the whole string (``10.1`` is 10.0.0.1)."""
+    """glibc's ``inet_aton`` as getaddrinfo applies it to the whole string (``198.18`` is 198.0.0.18)."""
     if not text or any(c in _SPACE for c in text):
         return None
     try:

@@ -122,7 +122,7 @@ class AddressMatch:
 class MaskedAddressMatch:
     """``address & mask == value`` with a mask that is not a prefix: OpenWrt fw4's IPv6 suffix
     matches (``ip6 saddr & ::ffff:ffff:ffff:ffff == ::1234``, "this host in any /64"), iptables
-    ``-s 10.0.0.1/255.0.255.0``."""
+    ``-s 198.18.0.1/255.255.0.255``."""
 
     field: Literal["saddr", "daddr"]
     version: int

@@ -1,12 +1,12 @@
 """Move every address of a ruleset into lab space, keeping what the rules can tell apart.
 
-The lab may only talk to 198.18.0.0/15 and fd00::/8, but real rulesets name 10.0.0.0/8, a
-public /32, 2001:db8::/32… Every distinct prefix (a bare address is a /32 or /128) found in the
+The lab may only talk to 198.18.0.0/15 and fd00::/8, but real rulesets name private (RFC 1918) ranges,
+public /32s, documentation prefixes… Every distinct prefix (a bare address is a /32 or /128) found in the
 files is a node of a containment tree; the tree is laid out again inside the lab block so that
 
 * a prefix maps to a prefix, a contained prefix to a contained one, disjoint ones to disjoint
   ones, and ranges keep their order (children are placed in address order);
-* a subtree that fits keeps its exact size and offsets (a plain shift: 192.168.1.0/24 with
+* a subtree that fits keeps its exact size and offsets (a plain shift: a site's /24 with
   .1 and .100-.200 inside stays a /24 with the same host numbers);
 * where it does not fit, prefixes shrink — a /8 becomes, say, a /20 — but every region that
   exists in the original (the part of a prefix outside all its sub-prefixes, the space between

@@ -215,12 +215,12 @@ def test_order_dependent_errors(rule, fragment):
 
 
 def test_numbers_are_read_as_c_does():
-    rules = rules_of("-A INPUT -p tcp --dport 026 -s 10.1 -j ACCEPT\n-A INPUT -s 010.0.0.1/0x18 -j ACCEPT\n"
+    rules = rules_of("-A INPUT -p tcp --dport 026 -s 198.18 -j ACCEPT\n-A INPUT -s 0306.022.0.1/0x18 -j ACCEPT\n"
                      "-A INPUT -p udp --dport 70000 -j ACCEPT\n-A INPUT -p udp --dport 026 -j ACCEPT\n"
                      "-A INPUT -s foo/0 -j ACCEPT")["INPUT"]
     assert PortMatch("dport", ((22, 22),)) in rules[0].matches  # tcp: base 0, 026 is octal
-    assert AddressMatch("saddr", 4, (net("10.1.0.0/32"),)) in rules[0].matches  # abbreviated address
-    assert AddressMatch("saddr", 4, (net("8.0.0.0/24"),)) in rules[1].matches
+    assert AddressMatch("saddr", 4, (net("198.18.0.0/32"),)) in rules[0].matches  # abbreviated address
+    assert AddressMatch("saddr", 4, (net("198.18.0.0/24"),)) in rules[1].matches  # octal bytes
     assert PortMatch("dport", ((4464, 4464),)) in rules[2].matches  # udp: getaddrinfo keeps 16 bits
     assert PortMatch("dport", ((26, 26),)) in rules[3].matches  # udp: decimal
     assert rules[4].matches == ()  # a zero mask ignores the name
@@ -418,6 +418,6 @@ def test_an_open_quote_takes_the_newline_and_save_output_prints_it_across_two_li
 
 
 def test_a_non_contiguous_mask_is_a_masked_address_match():
-    r = one("-A INPUT -s 10.0.0.9/255.0.0.255 ! -d 0.0.1.0/0.0.255.0 -j ACCEPT")
-    assert r.matches == (MaskedAddressMatch("saddr", 4, 0xFF0000FF, 0x0A000009),
+    r = one("-A INPUT -s 198.18.0.9/255.255.0.255 ! -d 0.0.1.0/0.0.255.0 -j ACCEPT")
+    assert r.matches == (MaskedAddressMatch("saddr", 4, 0xFFFF00FF, 0xC6120009),
                          MaskedAddressMatch("daddr", 4, 0x0000FF00, 0x00000100, negated=True))

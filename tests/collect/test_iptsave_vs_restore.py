@@ -34,7 +34,7 @@ CASES = [
     ("filter", "-A INPUT -ptcp --dport 22 -j ACCEPT"),
     ("filter", "-A INPUT -p tcp --dp 3 -m multiport --dp 4 -j ACCEPT"),
     # numbers as C reads them
-    ("filter", "-A INPUT -p tcp --dport 026 -s 10.1 -j ACCEPT"),
+    ("filter", "-A INPUT -p tcp --dport 026 -s 198.18 -j ACCEPT"),
     ("filter", "-A INPUT -s 010.0.0.1/0x18 -j ACCEPT"),
     ("filter", "-A INPUT -s foo/0 -j ACCEPT"),
     ("filter", "-A INPUT -p udp -m udp --dport 70000 -j ACCEPT"),

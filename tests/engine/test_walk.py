@@ -182,7 +182,7 @@ def test_a_dnat_map_keyed_on_the_client_splits_clients():
 
 
 def test_nat_outside_a_nat_chain_and_snat_in_postrouting():
-    exp = evaluate([nft("t", filtered(r("in", *tcp(80), NatStatement("dnat", net("10.0.0.1/32"), 4)),
+    exp = evaluate([nft("t", filtered(r("in", *tcp(80), NatStatement("dnat", net("198.19.5.9/32"), 4)),
                                       r("in", ACCEPT)))])
     assert at(exp, 80).verdict == "indeterminate" and at(exp, 81).verdict == "accept"
     post = base("post", "postrouting", 100, "accept", r("post", NatStatement("masquerade")), type_="nat")
