@@ -83,9 +83,11 @@ def test_target_auto_is_the_namespace_the_module_runs_in(tmp_path, netns):
     assert outside["target"] == "host"
 
 
-def test_documentation_parses():
+def test_documentation_parses(tmp_path):
+    # ANSIBLE_HOME (ansible-doc's cache and temp files) inside the test's own directory, so the
+    # run leaves nothing behind in /tmp.
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "contrib/ansible/collections"),
-           "ANSIBLE_HOME": str(Path(os.environ.get("TMPDIR", "/tmp")) / f"fwa-ansible-{os.getpid()}")}
+           "ANSIBLE_HOME": str(tmp_path / "ansible")}
     r = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "--json", "-t", "module",
                         "fwaudit.fleet.fwaudit_audit"], capture_output=True, text=True, env=env, timeout=120)
     doc = json.loads(r.stdout)["fwaudit.fleet.fwaudit_audit"]

@@ -60,6 +60,9 @@ class Browser:
              f"--window-size={width},{height}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             preexec_fn=wire_fds, pass_fds=(3, 4), start_new_session=True,
+            # Chromium puts its own org.chromium.Chromium.* directories in TMPDIR: keep them in
+            # the profile, which close() removes.
+            env={**os.environ, "TMPDIR": self._profile},
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
