@@ -265,6 +265,10 @@ class Walker:
                     r = replace(r, state=replace(r.state, notrack=True))
                 continue
             if isinstance(st, (NatStatement, NatMapStatement)):
+                if st.version not in (None, self.version):
+                    # `dnat ip6 to …` met by an IPv4 packet in an inet chain: nft_nat_inet_eval
+                    # does nothing and the rule goes on (measured: the next rule's DNAT applies)
+                    continue
                 self._nat_statement(st, r, rule, nat, nxt, accepted)
                 return
             if isinstance(st, Verdict):
@@ -293,26 +297,23 @@ class Walker:
             self.finish(r, "indeterminate", (rule.origin,), f"{st.kind} outside a nat chain")
             return
         if isinstance(st, NatStatement):
-            self._dnat(st.kind, st.address, st.version, st.ports, r, rule, accepted)
+            self._dnat(st.kind, st.address, st.ports, r, rule, accepted)
             return
         entries = st.entries
 
         def translate(i: int, part: Region) -> None:
             _, address, ports = entries[i]
-            self._dnat(st.kind, address, st.version, ports, part, rule, accepted)
+            self._dnat(st.kind, address, ports, part, rule, accepted)
 
         missed = self._lookup(st.set_name or "map", st.fields, [e[0] for e in entries], st.version, rule, r,
                               translate)
         nxt.extend(missed)  # a key missing from the map: the statement breaks, the rule does not match
 
-    def _dnat(self, kind: str, address: tuple[int, int] | None, version: int | None,
+    def _dnat(self, kind: str, address: tuple[int, int] | None,
               ports: tuple[int, int] | None, r: Region, rule: Rule, accepted: list[Region]) -> None:
         """DNAT/REDIRECT. The kernel sets IPS_DST_NAT (``ct status dnat``) only when the tuple
         really changes; a mapping onto itself leaves the connection un-NATed (but done)."""
         s = r.state
-        if kind == "dnat" and address is not None and version not in (None, self.version):
-            accepted.append(r)  # a NAT of the other family does not apply
-            return
         if kind == "redirect":
             addr = primary_address(self.host, s.iif, self.version)
             daddr = (addr, addr) if addr is not None else s.daddr

@@ -201,6 +201,25 @@ COMMIT
 -A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:200::2]:80
 COMMIT
 """)], {("tcp", 8080, C0): "refused", ("udp", 8080, C0): "silent", ("tcp", 8080, V6): "refused"}),
+    # An inet chain's NAT of one family does nothing to a packet of the other (nft_nat_inet_eval):
+    # the rule goes on, so the IPv4 connection meets the next rule's DNAT (to an unroutable
+    # address: refused) and only the IPv6 one is sent to the backend; likewise `snat ip6` leaves the
+    # IPv4 connection to the input nat chain's next rule.
+    "nat-of-the-other-family-does-nothing": ([("nftables", """table inet t {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport 8081 dnat ip6 to [fd00:3::2]:80
+    tcp dport 8081 dnat ip to 198.18.200.2:80
+  }
+  chain nin {
+    type nat hook input priority 100; policy accept;
+    meta nfproto ipv6 accept
+    snat ip6 to fd00:1::1
+    tcp dport 80 drop
+  }
+}
+""")], {("tcp", 8081, C0): "refused", ("tcp", 8081, V6): "open", ("tcp", 80, C0): "silent",
+        ("tcp", 80, V6): "open"}),
     # --- real rulesets (issue: "Real rulesets") ------------------------------------------------
     "fw4-redirect-onto-itself-is-no-dnat": ([("nftables", """table inet fw4 {
   chain dstnat {

@@ -245,11 +245,20 @@ def test_redirect_goes_to_the_primary_address_of_the_arrival_interface():
     assert (e.verdict, e.translated_to) == ("accept", ("198.18.9.1", 8080))
 
 
-def test_dnat_of_the_other_family_leaves_the_packet_alone():
+def test_nat_of_the_other_family_does_nothing_and_the_rule_goes_on():
+    # nft_nat_inet_eval: `dnat ip6 to …` / `snat ip6 to …` leave an IPv4 packet alone and the
+    # chain goes on to its next rule (held against the kernel in test_oracle_regressions)
     nat = base("pre", "prerouting", -100, "accept",
-               r("pre", *tcp(80), NatStatement("dnat", (1, 1), 6, (22, 22))), type_="nat")
-    exp = evaluate([nft("t", nat, filtered(r("in", *tcp(80), ACCEPT), r("in", ESTABLISHED, ACCEPT)))])
+               r("pre", *tcp(80, 81), NatStatement("dnat", (1, 1), 6, (22, 22))),
+               r("pre", *tcp(81), NatStatement("dnat", None, None, (22, 22))), type_="nat")
+    nin = base("nin", "input", 100, "accept",
+               r("nin", NatStatement("snat", (1, 1), 6)), r("nin", *tcp(80), DROP), type_="nat")
+    flt = filtered(r("in", *tcp(22, 80), ACCEPT), r("in", ESTABLISHED, ACCEPT))
+    exp = evaluate([nft("t", nat, flt)])
     assert at(exp, 80).verdict == "accept" and at(exp, 80).translated_to is None
+    assert at(exp, 81).verdict == "accept" and at(exp, 81).translated_to == ("198.18.0.1", 22)
+    exp = evaluate([nft("t", nat, nin, flt)], protocols=("tcp",))
+    assert at(exp, 80).verdict == "drop"  # the snat ip6 rule did not end the input nat chain
 
 
 def test_a_port_only_dnat_of_the_port_range_changes_only_the_other_ports():
