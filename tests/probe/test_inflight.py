@@ -13,16 +13,18 @@ from auditor.probe.inflight import MIN_WINDOW, InFlight, socket_limit
 def test_ready_sockets_come_back_and_silent_ones_time_out_in_order():
     pairs = [socket.socketpair() for _ in range(4)]
     with InFlight[int](timeout=0.2, limit=4) as flight:
+        added = time.monotonic()
         for i, (a, _) in enumerate(pairs):
             flight.add(i, a, 0x001)  # EPOLLIN
         assert flight.full
         pairs[2][1].send(b"x")
         ready, expired = flight.wait()
         assert [k for k, _, _ in ready] == [2] and expired == [] and len(flight) == 3
-        started = time.monotonic()
         ready, expired = flight.wait()
         assert ready == [] and [k for k, _ in expired] == [0, 1, 3]
-        assert 0.05 < time.monotonic() - started < 0.5 and len(flight) == 0
+        # never before their timeout; the upper bound only says "no hang" (a loaded machine
+        # may run late, never early)
+        assert 0.2 <= time.monotonic() - added < 5 and len(flight) == 0
     for a, b in pairs:
         a.close()
         b.close()
