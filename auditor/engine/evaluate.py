@@ -5,9 +5,10 @@ port the whole conversation is evaluated (:mod:`auditor.engine.conversation`): t
 packet, the service's reply, the client's next packet and the service's data, each through the
 hooks it crosses, with the base chains of every table and backend in the kernel's order
 (:mod:`auditor.engine.order`). Where that order cannot be read (iptables-legacy beside nf_tables
-at equal priority) every possible order is evaluated; the verdict is definite where they agree
-and ``indeterminate``, naming the chains, where they differ. Anything the model cannot decide is
-``indeterminate`` with the rule named — never guessed.
+at equal priority, a chain at exactly conntrack's priority) every possible order is evaluated;
+the verdict is definite where they agree and ``indeterminate``, naming the chains, where they
+differ. Anything the model cannot decide is ``indeterminate`` with the rule named — never
+guessed.
 """
 
 from __future__ import annotations
@@ -117,15 +118,24 @@ def _orderings(ambiguous: list[tuple[str, Slot]]) -> list[Orders] | None:
 
 
 def _order_text(ambiguous: list[tuple[str, Slot]]) -> str:
-    parts = [f"{' and '.join(describe(m) for m in slot.members)} (hook {hook}, priority {slot.priority})"
-             for hook, slot in ambiguous[:3]]
+    parts = [f"{' and '.join([describe(m) for m in slot.members] + ['conntrack'] * slot.conntrack)} "
+             f"(hook {hook}, priority {slot.priority})" for hook, slot in ambiguous[:3]]
     return "; ".join(parts) + (" …" if len(ambiguous) > 3 else "")
 
 
 def _too_many_orders(ambiguous: list[tuple[str, Slot]]) -> Outcome:
     return Outcome("indeterminate", reason=(
         "too many base chains whose relative order the kernel does not reveal "
-        f"(iptables-legacy beside nf_tables at equal priority): {_order_text(ambiguous)}"))
+        f"({_why_unknown(ambiguous)}): {_order_text(ambiguous)}"))
+
+
+def _why_unknown(ambiguous: list[tuple[str, Slot]]) -> str:
+    causes = []
+    if any(not slot.known for _, slot in ambiguous):
+        causes.append("iptables-legacy beside nf_tables at equal priority")
+    if any(slot.conntrack for _, slot in ambiguous):
+        causes.append("a chain at conntrack's priority -200, run before or after it by registration order")
+    return "; ".join(causes)
 
 
 def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, Slot]]) -> list[Result]:
@@ -154,7 +164,7 @@ def _order_dependent(a: Outcome, b: Outcome, ambiguous: list[tuple[str, Slot]]) 
     return Outcome(
         "indeterminate", origins,
         f"depends on the order of {_order_text(ambiguous)}, which the kernel does not reveal "
-        f"(iptables-legacy beside nf_tables at equal priority): one order gives {a.verdict}, "
+        f"({_why_unknown(ambiguous)}): one order gives {a.verdict}, "
         f"another {b.verdict}",
         a.path, a.translated_to, a.legs,
     )

@@ -7,7 +7,11 @@ tables — all run, by priority. Two facts decide the rest (netfilter-facts.md, 
   (-100 in prerouting and output, +100 in input and postrouting), ordered among themselves by
   their own priority;
 * at *equal* priority the chain registered most recently runs first: the kernel inserts a new
-  hook entry before the existing ones of the same priority (``nf_hook_entries_grow``).
+  hook entry before the existing ones of the same priority (``nf_hook_entries_grow``). That holds
+  for conntrack's own hook too (-200 in prerouting and output): it is registered when a netns'
+  first ruleset needs it, so a chain at exactly -200 loaded later runs *before* conntrack (every
+  packet's ``ct state`` is then invalid) and one loaded with or before it runs after — measured
+  both ways here. Its place among such chains is never known (:attr:`Slot.conntrack`).
 
 Registration order comes, in this order of preference, from the kernel's own listing (``nft list
 hooks``, not available on every kernel), from nf_tables handles (a table's handle is allocated when
@@ -21,7 +25,7 @@ relative order cannot be read, and the evaluator then evaluates every order (:cl
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auditor.model.ruleset import Chain, HookEntry, Ruleset, Table
 
@@ -43,6 +47,8 @@ class Slot:
 
     ``members`` are in kernel order when ``known``; otherwise their relative order cannot be read
     and every permutation must be considered. ``source`` says where the order came from.
+    ``conntrack``: the slot sits at exactly conntrack's priority, whose place among its chains
+    depends on registration order no listing here reveals; every place is considered.
     """
 
     priority: int  # the effective priority (the nat core's slot for nat chains)
@@ -50,16 +56,22 @@ class Slot:
     known: bool = True
     source: str = "priority"
     idle: tuple[Member, ...] = ()  # empty accepting chains: their place changes nothing
+    conntrack: bool = False
 
     @property
     def ambiguous(self) -> bool:
-        return not self.known and len(self.members) > 1
+        return (not self.known and len(self.members) > 1) or self.conntrack
 
-    def orders(self) -> list[tuple[Member, ...]]:
-        """Every order the kernel might use: one when known, all permutations otherwise."""
+    def orders(self) -> list[tuple[Member | None, ...]]:
+        """Every order the kernel might use: one when known, all permutations otherwise; with
+        ``conntrack``, each also with conntrack (``None``) in every place."""
         if not self.ambiguous:
             return [self.members]
-        return [tuple(p) for p in itertools.permutations(self.members)]
+        chains: list[tuple[Member | None, ...]] = (
+            [self.members] if self.known else [tuple(p) for p in itertools.permutations(self.members)])
+        if not self.conntrack:
+            return chains
+        return [o[:i] + (None,) + o[i:] for o in chains for i in range(len(o) + 1)]
 
 
 def is_nat(table: Table, chain: Chain) -> bool:
@@ -96,7 +108,11 @@ def hook_slots(ruleset: Ruleset, hook: str, version: int, device: str | None = N
     listing = _listing(ruleset, hook, version)
     slots: list[Slot] = []
     for (effective, _), members in sorted(groups.items(), key=lambda kv: kv[0]):
-        slots.append(_order_group(effective, members, listing, version))
+        slot = _order_group(effective, members, listing, version)
+        if hook in ("prerouting", "output") and effective == CONNTRACK_PRIORITY and any(
+                m.chain.rules or m.chain.policy == "drop" for m in slot.members):
+            slot = replace(slot, conntrack=True)
+        slots.append(slot)
     return slots
 
 
@@ -161,6 +177,9 @@ def _rank_by_listing(ms: list[Member], listing: list[HookEntry], version: int) -
     return tuple(m for _, m in positions)
 
 
-def describe(m: Member) -> str:
-    """``iptables-legacy ip filter INPUT`` — how reports name a base chain."""
+def describe(m: Member | None) -> str:
+    """``iptables-legacy ip filter INPUT`` — how reports name a base chain (``None``: conntrack's
+    own hook in an order)."""
+    if m is None:
+        return "conntrack"
     return f"{m.table.backend} {m.table.family} {m.table.name} {m.chain.name}"

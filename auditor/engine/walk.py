@@ -59,7 +59,7 @@ ALL_MARK = 0xFFFFFFFF
 _TRACKED = ("new", "established", "related")
 
 #: Which ordering was chosen for each ambiguous slot: (hook, effective priority) → members.
-Orders = dict[tuple[str, int], tuple[Member, ...]]
+Orders = dict[tuple[str, int], tuple[Member | None, ...]]  # None: conntrack's place (order.Slot)
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Walker:
         for slot in self.slots(hook, device):
             if not regions:
                 return []
-            if tracks and slot.priority >= CONNTRACK_PRIORITY:
+            if tracks and slot.priority >= CONNTRACK_PRIORITY and not slot.conntrack:
                 regions, tracks = [self._conntrack(r) for r in regions], False
             if not core_done and slot.priority >= cast(int, core) and not any(m.nat for m in slot.members):
                 regions, core_done = [self._nat_core(hook, r) for r in regions], True
@@ -139,6 +139,10 @@ class Walker:
             for m in members:
                 if not regions:
                     return []
+                if m is None:  # conntrack's place among chains at its own priority
+                    if tracks:
+                        regions, tracks = [self._conntrack(r) for r in regions], False
+                    continue
                 if m.nat:
                     eligible = [r for r in regions if _nat_eligible(hook, r.state)]
                     others = [r for r in regions if not _nat_eligible(hook, r.state)]

@@ -219,6 +219,27 @@ def test_legacy_beside_nf_tables_at_equal_priority_is_decided_only_where_orders_
     assert at(exp, 22).verdict == "accept"
 
 
+def test_a_chain_at_exactly_conntracks_priority_may_run_before_or_after_it():
+    # measured: loaded after conntrack was registered, a chain at -200 runs first (ct state
+    # invalid for every packet); loaded with or before it, after. The place is never known.
+    invalid = ConntrackStateMatch(frozenset({"invalid"}))
+
+    def pre(priority: int) -> list:
+        chain = base("p", "prerouting", priority, "accept",
+                     rule("p", invalid, *tcp(80), DROP, backend="nftables", family="inet"))
+        flt = base("in", "input", 0, "accept", rule("in", *tcp(443), DROP, backend="nftables", family="inet"))
+        return [nft("t", chain, flt)]
+
+    e = at(evaluate(pre(-200)), 80)
+    assert e.verdict == "indeterminate"
+    assert "nftables inet t p and conntrack (hook prerouting, priority -200)" in e.reason
+    assert "conntrack's priority -200" in e.reason and "one order gives" in e.reason
+    assert at(evaluate(pre(-200)), 22).verdict == "accept"  # no order drops it
+    assert at(evaluate(pre(-200)), 443).verdict == "drop"
+    assert at(evaluate(pre(-201)), 80).verdict == "drop"  # before conntrack: invalid
+    assert at(evaluate(pre(-199)), 80).verdict == "accept"  # after it: new
+
+
 def test_an_empty_legacy_table_does_not_make_the_order_unknown():
     legacy = ipt("filter", base("INPUT", "input", 0, "accept"), backend="iptables-legacy")
     native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")))

@@ -220,6 +220,22 @@ COMMIT
 }
 """)], {("tcp", 8081, C0): "refused", ("tcp", 8081, V6): "open", ("tcp", 80, C0): "silent",
         ("tcp", 80, V6): "open"}),
+    # A chain at exactly conntrack's priority (-200) registered after conntrack runs before it:
+    # every packet's ct state is still invalid there. Loaded together, conntrack runs first. The
+    # registration order cannot be read, so both places are evaluated (indeterminate, not accept).
+    "a-chain-at-conntracks-priority-runs-before-it-when-loaded-later": ([("nftables", """table inet p {
+  chain b {
+    type filter hook input priority 0; policy accept;
+    ct state invalid counter
+  }
+}
+"""), ("nftables", """table inet t {
+  chain a {
+    type filter hook prerouting priority -200; policy accept;
+    ct state invalid drop
+  }
+}
+""")], {("tcp", 22, C0): "silent", ("udp", 53, C0): "silent", ("tcp", 22, V6): "silent"}),
     # --- real rulesets (issue: "Real rulesets") ------------------------------------------------
     "fw4-redirect-onto-itself-is-no-dnat": ([("nftables", """table inet fw4 {
   chain dstnat {
