@@ -22,7 +22,7 @@ from auditor.engine import intervals as iv
 from auditor.engine.conditions import AddressFacts, PacketState
 from auditor.engine.conversation import Conversation, Outcome, Result
 from auditor.engine.intervals import IntervalSet
-from auditor.engine.order import NAT_CORE_PRIORITY, Slot, describe, hook_slots
+from auditor.engine.order import CONNTRACK, NAT_CORE, NAT_CORE_PRIORITY, Builtin, Member, Slot, describe, hook_slots
 from auditor.engine.walk import Orders, Region, Walker
 from auditor.errors import InputError
 from auditor.model.exposure import Exposure, ExposureEntry
@@ -101,44 +101,52 @@ def evaluate_exposure(
 # ---------------------------------------------------------------------------------------------
 
 
-def ambiguous_slots(ruleset: Ruleset, version: int) -> list[tuple[str, Slot]]:
-    return [(hook, slot) for hook in _ORDERED_HOOKS for slot in hook_slots(ruleset, hook, version)
+def ambiguous_slots(ruleset: Ruleset, version: int) -> list[tuple[str, int, Slot]]:
+    """(hook, the slot's index on the hook — its key in :data:`Orders` —, slot)."""
+    return [(hook, i, slot) for hook in _ORDERED_HOOKS for i, slot in enumerate(hook_slots(ruleset, hook, version))
             if slot.ambiguous]
 
 
-def _orderings(ambiguous: list[tuple[str, Slot]]) -> list[Orders] | None:
-    choices = [slot.orders() for _, slot in ambiguous]
+def _orderings(ambiguous: list[tuple[str, int, Slot]]) -> list[Orders] | None:
+    choices = [slot.orders() for _, _, slot in ambiguous]
     count = 1
     for c in choices:
         count *= len(c)
     if count > MAX_ORDERINGS:
         return None
-    keys = [(hook, slot.priority) for hook, slot in ambiguous]
+    keys = [(hook, i) for hook, i, _ in ambiguous]
     return [dict(zip(keys, combo)) for combo in itertools.product(*choices)]
 
 
-def _order_text(ambiguous: list[tuple[str, Slot]]) -> str:
-    parts = [f"{' and '.join([describe(m) for m in slot.members] + ['conntrack'] * slot.conntrack)} "
-             f"(hook {hook}, priority {slot.priority})" for hook, slot in ambiguous[:3]]
+def _order_text(ambiguous: list[tuple[str, int, Slot]]) -> str:
+    parts = [f"{' and '.join(describe(m) for m in _placed(slot))} (hook {hook}, priority {slot.priority})"
+             for hook, _, slot in ambiguous[:3]]
     return "; ".join(parts) + (" …" if len(ambiguous) > 3 else "")
 
 
-def _too_many_orders(ambiguous: list[tuple[str, Slot]]) -> Outcome:
+def _placed(slot: Slot) -> tuple[Member | Builtin, ...]:
+    """What the slot's possible orders arrange: its chains, and conntrack or the nat core."""
+    return slot.members + (CONNTRACK,) * slot.conntrack + (NAT_CORE,) * slot.nat_core
+
+
+def _too_many_orders(ambiguous: list[tuple[str, int, Slot]]) -> Outcome:
     return Outcome("indeterminate", reason=(
         "too many base chains whose relative order the kernel does not reveal "
         f"({_why_unknown(ambiguous)}): {_order_text(ambiguous)}"))
 
 
-def _why_unknown(ambiguous: list[tuple[str, Slot]]) -> str:
+def _why_unknown(ambiguous: list[tuple[str, int, Slot]]) -> str:
     causes = []
-    if any(not slot.known for _, slot in ambiguous):
+    if any(not slot.known for _, _, slot in ambiguous):
         causes.append("iptables-legacy beside nf_tables at equal priority")
-    if any(slot.conntrack for _, slot in ambiguous):
+    if any(slot.conntrack for _, _, slot in ambiguous):
         causes.append("a chain at conntrack's priority -200, run before or after it by registration order")
+    if any(slot.nat_core for _, _, slot in ambiguous):
+        causes.append("a filter chain at the nat core's priority, run before or after it by registration order")
     return "; ".join(causes)
 
 
-def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, Slot]]) -> list[Result]:
+def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, int, Slot]]) -> list[Result]:
     """Definite where every possible order gives the same verdict; indeterminate elsewhere."""
     merged = runs[0]
     for other in runs[1:]:
@@ -159,7 +167,7 @@ def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, Slot]]
     return merged
 
 
-def _order_dependent(a: Outcome, b: Outcome, ambiguous: list[tuple[str, Slot]]) -> Outcome:
+def _order_dependent(a: Outcome, b: Outcome, ambiguous: list[tuple[str, int, Slot]]) -> Outcome:
     origins = tuple(dict.fromkeys(a.decided_by + b.decided_by))
     return Outcome(
         "indeterminate", origins,

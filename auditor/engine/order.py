@@ -11,7 +11,11 @@ tables — all run, by priority. Two facts decide the rest (netfilter-facts.md, 
   for conntrack's own hook too (-200 in prerouting and output): it is registered when a netns'
   first ruleset needs it, so a chain at exactly -200 loaded later runs *before* conntrack (every
   packet's ``ct state`` is then invalid) and one loaded with or before it runs after — measured
-  both ways here. Its place among such chains is never known (:attr:`Slot.conntrack`).
+  both ways here. Its place among such chains is never known (:attr:`Slot.conntrack`). The nat
+  core is the same: it registers its hooks (all four) with a family's first nat chain — or
+  iptables-legacy's nat table — so a filter chain at exactly the core's priority runs before
+  or after it depending on history no ruleset shows (measured: the oracle lab's empty legacy
+  nat table put it first); every place is considered (:attr:`Slot.nat_core`).
 
 Registration order comes, in this order of preference, from the kernel's own listing (``nft list
 hooks``, not available on every kernel), from nf_tables handles (a table's handle is allocated when
@@ -49,6 +53,8 @@ class Slot:
     and every permutation must be considered. ``source`` says where the order came from.
     ``conntrack``: the slot sits at exactly conntrack's priority, whose place among its chains
     depends on registration order no listing here reveals; every place is considered.
+    ``nat_core``: likewise at the nat core's priority (the slot then holds only filter chains;
+    the nat chains, which the core runs, are in the nat slots that follow).
     """
 
     priority: int  # the effective priority (the nat core's slot for nat chains)
@@ -57,21 +63,34 @@ class Slot:
     source: str = "priority"
     idle: tuple[Member, ...] = ()  # empty accepting chains: their place changes nothing
     conntrack: bool = False
+    nat_core: bool = False
 
     @property
     def ambiguous(self) -> bool:
-        return (not self.known and len(self.members) > 1) or self.conntrack
+        return (not self.known and len(self.members) > 1) or self.conntrack or self.nat_core
 
-    def orders(self) -> list[tuple[Member | None, ...]]:
+    def orders(self) -> list[tuple[Member | Builtin, ...]]:
         """Every order the kernel might use: one when known, all permutations otherwise; with
-        ``conntrack``, each also with conntrack (``None``) in every place."""
+        ``conntrack`` / ``nat_core``, each also with that hook in every place."""
         if not self.ambiguous:
             return [self.members]
-        chains: list[tuple[Member | None, ...]] = (
+        orders: list[tuple[Member | Builtin, ...]] = (
             [self.members] if self.known else [tuple(p) for p in itertools.permutations(self.members)])
-        if not self.conntrack:
-            return chains
-        return [o[:i] + (None,) + o[i:] for o in chains for i in range(len(o) + 1)]
+        for builtin, present in ((CONNTRACK, self.conntrack), (NAT_CORE, self.nat_core)):
+            if present:
+                orders = [o[:i] + (builtin,) + o[i:] for o in orders for i in range(len(o) + 1)]
+        return orders
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A kernel hook that is not a chain, in an order: conntrack or the nat core."""
+
+    name: str
+
+
+CONNTRACK = Builtin("conntrack")
+NAT_CORE = Builtin("the nat core")
 
 
 def is_nat(table: Table, chain: Chain) -> bool:
@@ -107,13 +126,28 @@ def hook_slots(ruleset: Ruleset, hook: str, version: int, device: str | None = N
         groups.setdefault(key, []).append((index, member))
     listing = _listing(ruleset, hook, version)
     slots: list[Slot] = []
+    core = NAT_CORE_PRIORITY.get(hook)
+    core_exists = core is not None and any(
+        is_nat(t, c) for t in ruleset.tables if t.family in families for c in t.chains if c.hook is not None)
     for (effective, _), members in sorted(groups.items(), key=lambda kv: kv[0]):
+        if core_exists and effective == core and any(not m.nat and _active(m) for _, m in members):
+            filters = [(i, m) for i, m in members if not m.nat]
+            nats = [(i, m) for i, m in members if m.nat]
+            slots.append(replace(_order_group(effective, filters, listing, version), nat_core=True))
+            if nats:
+                slots.append(_order_group(effective, nats, listing, version))
+            continue
         slot = _order_group(effective, members, listing, version)
         if hook in ("prerouting", "output") and effective == CONNTRACK_PRIORITY and any(
-                m.chain.rules or m.chain.policy == "drop" for m in slot.members):
+                _active(m) for m in slot.members):
             slot = replace(slot, conntrack=True)
         slots.append(slot)
     return slots
+
+
+def _active(m: Member) -> bool:
+    """Whether the chain can do anything: an empty chain that accepts changes nothing."""
+    return bool(m.chain.rules) or m.chain.policy == "drop"
 
 
 def _order_group(effective: int, members: list[tuple[int, Member]],
@@ -126,7 +160,7 @@ def _order_group(effective: int, members: list[tuple[int, Member]],
         if ranked is not None:
             return Slot(effective, ranked, True, "nft list hooks")
     # chains without rules that accept do nothing: their place does not matter
-    active = [(index, m) for index, m in members if m.chain.rules or m.chain.policy == "drop"]
+    active = [(index, m) for index, m in members if _active(m)]
     idle = tuple(m for index, m in members if (index, m) not in active)
     keys = [_registration(index, m) for index, m in active]
     if any(k is None for k in keys) and len(active) > 1:
@@ -177,9 +211,9 @@ def _rank_by_listing(ms: list[Member], listing: list[HookEntry], version: int) -
     return tuple(m for _, m in positions)
 
 
-def describe(m: Member | None) -> str:
-    """``iptables-legacy ip filter INPUT`` — how reports name a base chain (``None``: conntrack's
-    own hook in an order)."""
-    if m is None:
-        return "conntrack"
+def describe(m: Member | Builtin) -> str:
+    """``iptables-legacy ip filter INPUT`` — how reports name a base chain (or conntrack, the
+    nat core)."""
+    if isinstance(m, Builtin):
+        return m.name
     return f"{m.table.backend} {m.table.family} {m.table.name} {m.chain.name}"

@@ -32,7 +32,16 @@ from auditor.engine.conditions import (
     condition,
 )
 from auditor.engine.intervals import IntervalSet
-from auditor.engine.order import CONNTRACK_PRIORITY, NAT_CORE_PRIORITY, Member, Slot, hook_slots
+from auditor.engine.order import (
+    CONNTRACK,
+    CONNTRACK_PRIORITY,
+    NAT_CORE,
+    NAT_CORE_PRIORITY,
+    Builtin,
+    Member,
+    Slot,
+    hook_slots,
+)
 from auditor.model.host import HostContext
 from auditor.model.ruleset import (
     Chain,
@@ -59,7 +68,8 @@ ALL_MARK = 0xFFFFFFFF
 _TRACKED = ("new", "established", "related")
 
 #: Which ordering was chosen for each ambiguous slot: (hook, effective priority) → members.
-Orders = dict[tuple[str, int], tuple[Member | None, ...]]  # None: conntrack's place (order.Slot)
+#: The order chosen for each slot whose order cannot be read, by (hook, the slot's index on it).
+Orders = dict[tuple[str, int], tuple[Member | Builtin, ...]]
 
 
 @dataclass(frozen=True)
@@ -127,32 +137,51 @@ class Walker:
         tracks = hook in ("prerouting", "output")  # where the conntrack hook (-200) sits
         core = NAT_CORE_PRIORITY.get(hook)
         core_done = core is None
-        for slot in self.slots(hook, device):
+        for index, slot in enumerate(self.slots(hook, device)):
             if not regions:
                 return []
             if tracks and slot.priority >= CONNTRACK_PRIORITY and not slot.conntrack:
                 regions, tracks = [self._conntrack(r) for r in regions], False
-            if not core_done and slot.priority >= cast(int, core) and not any(m.nat for m in slot.members):
+            nat_slot = any(m.nat for m in slot.members)
+            if nat_slot and core_done and slot.priority == core:
+                continue  # its nat chains already ran with the core, at its place in a filter slot
+            if not core_done and slot.priority >= cast(int, core) and not nat_slot and not slot.nat_core:
                 regions, core_done = [self._nat_core(hook, r) for r in regions], True
             # idle chains (empty, accepting) change nothing and are skipped
-            members = self.orders.get((hook, slot.priority), slot.members) if slot.ambiguous else slot.members
+            members = self.orders.get((hook, index), slot.members) if slot.ambiguous else slot.members
             for m in members:
                 if not regions:
                     return []
-                if m is None:  # conntrack's place among chains at its own priority
+                if m is CONNTRACK:  # its place among chains at its own priority
                     if tracks:
                         regions, tracks = [self._conntrack(r) for r in regions], False
-                    continue
-                if m.nat:
-                    eligible = [r for r in regions if _nat_eligible(hook, r.state)]
-                    others = [r for r in regions if not _nat_eligible(hook, r.state)]
-                    regions = others + self.run_base(m.table, m.chain, eligible, nat=True)
+                elif m is NAT_CORE:  # its place among filter chains at its priority
+                    regions, core_done = self._core(hook, device, regions), True
                 else:
-                    regions = self.run_base(m.table, m.chain, regions, nat=False)
+                    regions = self._member(hook, cast(Member, m), regions)
         if tracks:
             regions = [self._conntrack(r) for r in regions]
         if not core_done:
             regions = [self._nat_core(hook, r) for r in regions]
+        return regions
+
+    def _member(self, hook: str, m: Member, regions: list[Region]) -> list[Region]:
+        if not m.nat:
+            return self.run_base(m.table, m.chain, regions, nat=False)
+        eligible = [r for r in regions if _nat_eligible(hook, r.state)]
+        others = [r for r in regions if not _nat_eligible(hook, r.state)]
+        return others + self.run_base(m.table, m.chain, eligible, nat=True)
+
+    def _core(self, hook: str, device: str | None, regions: list[Region]) -> list[Region]:
+        """The nat core at its place: packets of NATed connections re-addressed, then the hook's
+        nat chains (at the core's slot, by their own priority) for first packets."""
+        regions = [self._nat_core(hook, r) for r in regions]
+        for index, slot in enumerate(self.slots(hook, device)):
+            if slot.priority == NAT_CORE_PRIORITY[hook] and any(m.nat for m in slot.members):
+                members = self.orders.get((hook, index), slot.members) if slot.ambiguous else slot.members
+                for m in members:
+                    if isinstance(m, Member):
+                        regions = self._member(hook, m, regions)
         return regions
 
     @staticmethod

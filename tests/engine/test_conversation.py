@@ -240,6 +240,26 @@ def test_a_chain_at_exactly_conntracks_priority_may_run_before_or_after_it():
     assert at(evaluate(pre(-199)), 80).verdict == "accept"  # after it: new
 
 
+def test_a_filter_chain_at_exactly_the_nat_cores_priority_may_run_before_or_after_it():
+    # the nat core registers with a family's first nat user, which no ruleset shows
+    def tables(priority: int, nat: bool = True) -> list:
+        flt = base("f", "prerouting", priority, "accept", rule("f", *tcp(8080), DROP, backend="nftables", family="inet"))
+        dnat = base("n", "prerouting", -100, "accept",
+                    rule("n", *tcp(80), NatStatement("dnat", None, None, (8080, 8080)), backend="nftables",
+                         family="inet"), type_="nat")
+        return [nft("t", flt, *([dnat] if nat else []))]
+
+    e = at(evaluate(tables(-100)), 80)
+    assert e.verdict == "indeterminate"
+    assert "nftables inet t f and the nat core (hook prerouting, priority -100)" in e.reason
+    assert "the nat core's priority, run before or after it by registration order" in e.reason
+    assert at(evaluate(tables(-100)), 8080).verdict == "drop"  # in every order
+    assert at(evaluate(tables(-100)), 81).verdict == "accept"
+    assert at(evaluate(tables(-99)), 80).verdict == "drop"  # after the core: sees 8080
+    assert at(evaluate(tables(-101)), 80).verdict == "accept"  # before it: sees 80
+    assert at(evaluate(tables(-100, nat=False)), 80).verdict == "accept"  # no nat, no core to place
+
+
 def test_an_empty_legacy_table_does_not_make_the_order_unknown():
     legacy = ipt("filter", base("INPUT", "input", 0, "accept"), backend="iptables-legacy")
     native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")))

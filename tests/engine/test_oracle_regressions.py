@@ -236,6 +236,27 @@ COMMIT
   }
 }
 """)], {("tcp", 22, C0): "silent", ("udp", 53, C0): "silent", ("tcp", 22, V6): "silent"}),
+    # A filter chain at exactly the nat core's priority runs before or after the core by
+    # registration order, and the core registers with a family's first nat user: in a fresh
+    # namespace this filter table, loaded first, would run after it (measured: port 1000
+    # silent), but the lab's empty iptables-legacy nat table registered the core long before,
+    # so here it runs first and port 1000 is open. No ruleset shows that history: the model must
+    # not decide (it said drop, following the tables' load order).
+    "a-filter-chain-at-the-nat-cores-priority-follows-history-not-load-order": (
+        [("nftables", """table ip f {
+  chain pre {
+    type filter hook prerouting priority dstnat; policy accept;
+    tcp dport 8080 drop
+  }
+}
+"""), ("nftables", """table ip n {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport 1000 dnat to 198.18.1.1:8080
+  }
+}
+""")],
+        {("tcp", 1000, C0): "open", ("tcp", 8080, C0): "silent", ("tcp", 1000, C1): "open"}),
     # --- real rulesets (issue: "Real rulesets") ------------------------------------------------
     "fw4-redirect-onto-itself-is-no-dnat": ([("nftables", """table inet fw4 {
   chain dstnat {
