@@ -386,3 +386,12 @@ def test_an_assumption_made_twice_is_stated_once() -> None:
                                       r("in", ESTABLISHED, ACCEPT)))], protocols=("tcp",))
     e = at(exp, 80)
     assert e.verdict == "accept" and (e.reason or "").count("assuming one new client") == 1
+
+
+def test_an_ip6_verdict_map_does_not_apply_to_ipv4_packets() -> None:
+    """``ip6 saddr vmap { ::/0 : drop }`` in an inet table carries an implicit ``meta nfproto
+    ipv6``: IPv4 packets go on to the next rule."""
+    every_ip6 = VerdictMap(("saddr",), ((((0, (1 << 128) - 1),), DROP),), 6)
+    exp = evaluate([nft("t", filtered(r("in", every_ip6), r("in", *tcp(80), ACCEPT), r("in", ESTABLISHED, ACCEPT)))],
+                   protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept" and at(exp, 81).verdict == "drop"
