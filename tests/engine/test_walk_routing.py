@@ -6,6 +6,8 @@ out) otherwise. The rule that sent the packet there is named."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
+from typing import Any
 
 from auditor.model.host import HostContext, Route
 from auditor.model.ruleset import InterfaceMatch, NatStatement, Rule, Table
@@ -23,11 +25,9 @@ def _v6(address: str) -> tuple[int, int]:
     return a, a
 
 
-def _host(**changes: object) -> HostContext:
-    fields = {"interfaces": HOST.interfaces, "routes": HOST.routes, "forwarding_v4": HOST.forwarding_v4,
-              "forwarding_v6": HOST.forwarding_v6, "complete": HOST.complete}
-    fields.update(changes)
-    return HostContext(**fields)  # type: ignore[arg-type]
+def _host(**changes: Any) -> HostContext:
+    """The builders' host with some facts changed."""
+    return replace(HOST, **changes)
 
 
 def _dnat(to: NatStatement, port: int = 80) -> tuple[Rule, Table]:
