@@ -333,3 +333,74 @@ def test_egress_chains_see_replies_leaving_by_their_device():
     exp = evaluate([here, elsewhere, nft("t", filtered(r("in", ACCEPT)))], protocols=("udp",))
     client = "198.18.0.7"
     assert at(exp, 80, "udp", client).verdict == "drop" and at(exp, 81, "udp", client).verdict == "accept"
+
+
+def test_merged_regions_keep_their_rules_legs_path_and_assumptions() -> None:
+    """A set that cuts the clients into many pieces must not lose, for any of them, the rules that
+    let earlier packets through, the forwarded path or the assumptions made on the way."""
+    limit = NondeterministicMatch("limit", "limit rate 5/second", first_client=True)
+    early = r("pre", limit, ACCEPT)
+    pre = base("pre", "prerouting", 0, "accept", early)
+    send = r("nat", ProtocolMatch(frozenset({6})), NatStatement("dnat", net("198.19.5.2/32"), 4))
+    nat = base("nat", "prerouting", -100, "accept", send, type_="nat")
+    pairs = tuple((net(f"198.18.0.{16 * i}/28"), (1000 + i, 1000 + i)) for i in range(8))
+    let = r("fwd", ACCEPT)
+    fwd = base("fwd", "forward", 0, "drop",
+               r("fwd", ProtocolMatch(frozenset({6})), SetElementMatch("pairs", ("saddr", "dport"), pairs, 4), DROP), let)
+    exp = evaluate([nft("t", pre, nat, fwd)], protocols=("tcp",))
+    e = at(exp, 1000, source="198.18.0.200")
+    assert (e.verdict, e.path) == ("accept", "forward")
+    assert [leg.name for leg in e.legs] == ["request", "reply", "client", "reply-data"]
+    assert e.admitted_by == (send.origin, early.origin, let.origin)
+    assert "assuming one new client, within 'limit rate 5/second'" in (e.reason or "")
+    assert at(exp, 1000, source="198.18.0.3").verdict == "drop"
+
+
+def test_a_set_match_and_a_later_match_hold_together_for_every_element() -> None:
+    """``ip saddr . tcp dport @pairs tcp dport 1-1000 accept``: every pair within the port range
+    is accepted, not only the last one the set lookup produced."""
+    a, b = net("198.18.0.0/28"), net("198.18.0.64/28")
+    pairs = SetElementMatch("p", ("saddr", "dport"), ((a, (22, 22)), (b, (80, 80))), 4)
+    exp = evaluate([nft("t", filtered(r("in", ProtocolMatch(frozenset({6})), pairs, PortMatch("dport", ((1, 1000),)),
+                                        ACCEPT), r("in", ESTABLISHED, ACCEPT)))], protocols=("tcp",))
+    assert at(exp, 22, source="198.18.0.3").verdict == "accept"
+    assert at(exp, 80, source="198.18.0.67").verdict == "accept"
+    assert at(exp, 80, source="198.18.0.3").verdict == "drop"
+
+
+def test_a_set_of_pairs_with_one_client_range_on_several_ports_matches_each_port() -> None:
+    """``{ 198.18.0.0/28 . 22, 198.18.0.0/28 . 80 }`` matches that client range on both ports."""
+    a = net("198.18.0.0/28")
+    pairs = SetElementMatch("p", ("saddr", "dport"), ((a, (22, 22)), (a, (80, 80))), 4)
+    exp = evaluate([nft("t", filtered(r("in", ProtocolMatch(frozenset({6})), pairs, ACCEPT),
+                                      r("in", ESTABLISHED, ACCEPT)))], protocols=("tcp",))
+    assert at(exp, 22, source="198.18.0.3").verdict == "accept"
+    assert at(exp, 80, source="198.18.0.3").verdict == "accept"
+    assert at(exp, 80, source="198.18.0.67").verdict == "drop"
+
+
+def test_an_undecidable_match_before_continue_changes_nothing() -> None:
+    """A rule whose only verdict is ``continue`` leaves every packet's fate to the next rules,
+    whether its matches hold or not."""
+    unknown = UnknownMatch("-m foo")
+    exp = evaluate([nft("t", filtered(r("in", unknown, Verdict("continue")), r("in", *tcp(80), ACCEPT),
+                                      r("in", ESTABLISHED, ACCEPT)))], protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept" and at(exp, 81).verdict == "drop"
+
+
+def test_an_assumption_made_twice_is_stated_once() -> None:
+    """Two rules with the same rate limit make one assumption, stated once in the reason."""
+    limit = NondeterministicMatch("limit", "limit rate 5/second", first_client=True)
+    exp = evaluate([nft("t", filtered(r("in", limit, EffectStatement("log")), r("in", limit, *tcp(80), ACCEPT),
+                                      r("in", ESTABLISHED, ACCEPT)))], protocols=("tcp",))
+    e = at(exp, 80)
+    assert e.verdict == "accept" and (e.reason or "").count("assuming one new client") == 1
+
+
+def test_an_ip6_verdict_map_does_not_apply_to_ipv4_packets() -> None:
+    """``ip6 saddr vmap { ::/0 : drop }`` in an inet table carries an implicit ``meta nfproto
+    ipv6``: IPv4 packets go on to the next rule."""
+    every_ip6 = VerdictMap(("saddr",), ((((0, (1 << 128) - 1),), DROP),), 6)
+    exp = evaluate([nft("t", filtered(r("in", every_ip6), r("in", *tcp(80), ACCEPT), r("in", ESTABLISHED, ACCEPT)))],
+                   protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept" and at(exp, 81).verdict == "drop"
