@@ -180,3 +180,14 @@ def test_replies_to_an_untracked_request_are_not_taken_for_an_established_connec
         e = at(exp, port, proto)
         assert e.verdict == "indeterminate" and e.failed_leg is not None and e.failed_leg.name == "reply", e
         assert "did not track" in (e.reason or "")
+
+
+def test_a_notrack_on_the_reply_does_not_make_the_clients_ack_untracked():
+    """The ACK is a new packet: a NOTRACK that hit the SYN-ACK on its way out is not its own.
+    (Conntrack then finds the entry in SYN_SENT and calls the ACK invalid; the model, which does
+    not follow that, leaves it undecided — but never drops it as untracked.)"""
+    raw = base("raw", "output", -300, "accept", n("raw", ProtocolMatch(frozenset({6})), NotrackStatement()))
+    inp = base("in", "input", 0, "drop", n("in", ConntrackStateMatch(frozenset({"untracked"})), DROP),
+               n("in", *tcp(80), ACCEPT))
+    e = at(evaluate([nft("t", raw, inp)], protocols=("tcp",)), 80)
+    assert e.verdict in ("accept", "indeterminate"), e

@@ -7,6 +7,7 @@ from __future__ import annotations
 from auditor.model.exposure import ExposureEntry, Leg
 from auditor.model.ruleset import (
     ConntrackStateMatch,
+    NatStatement,
     NondeterministicMatch,
     Origin,
     PayloadMatch,
@@ -258,3 +259,18 @@ def test_the_answer_is_named_for_its_family_and_variant():
     assert answer_of(None, 6) == "icmpv6 port-unreachable"
     assert answer_of("icmp-admin-prohibited", 4) == "icmp icmp-admin-prohibited"
     assert answer_of("icmp6-adm-prohibited", 6) == "icmpv6 icmp6-adm-prohibited"
+
+
+# -- the translated-to label ---------------------------------------------------------------------
+
+
+def test_the_translated_destination_names_a_port_only_when_dnat_chose_exactly_one():
+    def translated(ports: tuple[int, int] | None) -> tuple[str, int | None] | None:
+        pre = base("pre", "prerouting", -100, "accept",
+                   n("pre", *tcp(8080), NatStatement("dnat", (0xC6120901, 0xC6120901), 4, ports), text="dnat"),
+                   type_="nat")
+        return at(evaluate([nft("t", pre)], protocols=("tcp",)), 8080).translated_to
+
+    assert translated((80, 80)) == ("198.18.9.1", 80)
+    assert translated((80, 81)) == ("198.18.9.1", None)  # the kernel picks the port
+    assert translated(None) == ("198.18.9.1", None)  # the port is kept
