@@ -13,6 +13,7 @@ from auditor.errors import InputError
 from auditor.model.exposure import Exposure
 from auditor.model.host import HostContext, Interface
 from auditor.model.ruleset import (
+    AddressMatch,
     AddrTypeMatch,
     Chain,
     EffectStatement,
@@ -163,3 +164,27 @@ def test_a_forwarded_destinations_type_is_known_live_and_unknown_offline():
     offline = replace(HOST, complete=False)
     e = at(evaluate(tables, protocols=("tcp",), host=offline), 8080)
     assert e.verdict == "indeterminate" and "address type is unknown offline" in (e.reason or "")
+
+
+def test_beyond_64_orders_the_reason_names_the_first_three_slots():
+    from tests.engine.test_evaluate import _ties, verdicts
+
+    e = at(verdicts(_ties(7)), 9)
+    assert e.verdict == "indeterminate" and e.decided_by == ()
+    assert e.reason is not None and e.reason.startswith(
+        "too many base chains whose relative order the kernel does not reveal (iptables-legacy beside "
+        "nf_tables at equal priority): iptables-legacy ip mangle C0 and nftables inet t n0 (hook prerouting, "
+        "priority -150); ")
+
+
+def test_sources_split_by_the_rules_are_labelled_by_the_prefixes_that_cover_them():
+    one = rule("INPUT", AddressMatch("saddr", 4, ((0xC6120001, 0xC6120001),)), *tcp(80), DROP)
+    exp = evaluate([ipt("filter", base("INPUT", "input", 0, "accept", one))], protocols=("tcp",))
+    assert [e.source for e in exp.entries if e.ports[0] <= 80 <= e.ports[1]] == [
+        "198.18.0.0", "198.18.0.1", "198.18.0.2/31", "198.18.0.4/30", "198.18.0.8/29", "198.18.0.16/28",
+        "198.18.0.32/27", "198.18.0.64/26", "198.18.0.128/25"]
+    assert at(exp, 80, source="198.18.0.1").verdict == "drop"
+
+
+def test_an_exposure_computed_without_a_target_names_none():
+    assert evaluate([], protocols=("tcp",)).target == ""
