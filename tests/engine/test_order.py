@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.engine.order import hook_slots
-from auditor.model.ruleset import HookEntry, Ruleset
+from auditor.model.ruleset import Chain, HookEntry, Ruleset, Table
 from tests.engine.builders import ACCEPT, DROP, base, ipt, nft, rule, tcp
 
 
@@ -94,3 +94,70 @@ def test_a_listing_that_misses_a_chain_is_not_used():
     hooks = (HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "in")),)
     slot, = hook_slots(Ruleset((a, b), hooks=hooks), "input", 4)
     assert slot.source == "table handles" and names([slot]) == [["b/in", "a/in"]]
+
+
+# -- the kernel's listing: which part of it speaks for a hook --------------------------------------
+
+
+def _two_inet(hook: str = "input", family: str = "inet", device: str | None = None) -> tuple[Table, Table]:
+    """Tables a (handle 1) and b (handle 2) with one base chain each on ``hook`` at priority 0:
+    by handles b runs first."""
+    def chain(name: str) -> Chain:
+        return Chain(name, (), hook=hook, priority=0, policy="drop", device=device)
+
+    return nft("a", chain("c"), family=family, handle=1), nft("b", chain("c"), family=family, handle=2)
+
+
+def test_an_ipv6_hook_is_ordered_by_the_ip6_listing():
+    a, b = _two_inet()
+    hooks = (HookEntry("ip6", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "c")),
+             HookEntry("ip6", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "b", "c")))
+    slot, = hook_slots(Ruleset((a, b), hooks=hooks), "input", 6)
+    assert slot.source == "nft list hooks" and names([slot]) == [["a/c", "b/c"]]
+
+
+def test_ingress_and_egress_are_ordered_by_the_netdev_listing():
+    for hook in ("ingress", "egress"):
+        a, b = _two_inet(hook, "netdev", "eth0")
+        hooks = (HookEntry("netdev", hook, 0, "nft_do_chain_netdev", "nf_tables", ("netdev", "a", "c")),
+                 HookEntry("netdev", hook, 0, "nft_do_chain_netdev", "nf_tables", ("netdev", "b", "c")))
+        slot, = hook_slots(Ruleset((a, b), hooks=hooks), hook, 4, "eth0")
+        assert slot.source == "nft list hooks" and names([slot]) == [["a/c", "b/c"]], hook
+
+
+def test_only_the_listing_of_the_hooks_own_family_places_its_chains():
+    """An inet chain is listed under ip and ip6 alike; for IPv4 only the ip part counts."""
+    a, b = _two_inet()
+    hooks = (HookEntry("ip6", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "b", "c")),
+             HookEntry("ip6", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "c")),
+             HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "c")),
+             HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "b", "c")))
+    slot, = hook_slots(Ruleset((a, b), hooks=hooks), "input", 4)
+    assert slot.source == "nft list hooks" and names([slot]) == [["a/c", "b/c"]]
+
+
+def test_the_listing_places_each_chain_at_its_own_line():
+    a, b = _two_inet()
+    hooks = (HookEntry("ip", "input", -200, "ipv4_conntrack_in", "nf_conntrack"),
+             HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "a", "c")),
+             HookEntry("ip", "input", 0, "nft_do_chain_inet", "nf_tables", ("inet", "b", "c")))
+    slot, = hook_slots(Ruleset((a, b), hooks=hooks), "input", 4)
+    assert names([slot]) == [["a/c", "b/c"]]
+
+
+def test_an_unreadable_order_says_why_and_keeps_its_idle_chains_apart():
+    legacy = ipt("filter", base("INPUT", "input", 0, "drop"), backend="iptables-legacy")
+    native = nft("x", base("in", "input", 0, "drop"), handle=2)
+    idle = nft("y", base("in", "input", 0, "accept"), handle=3)
+    slot, = hook_slots(Ruleset((legacy, native, idle)), "input", 4)
+    assert slot.ambiguous and slot.source == "unknown: iptables-legacy beside nf_tables"
+    assert names([slot]) == [["filter/INPUT", "x/in"]] and [m.table.name for m in slot.idle] == ["y"]
+
+
+def test_a_table_of_another_family_or_a_chain_on_another_device_hides_nothing_after_it():
+    rs = Ruleset((nft("six", base("in", "input", 5, "drop"), family="ip6"), nft("i", base("in", "input", 0, "drop"))))
+    assert names(hook_slots(rs, "input", 4)) == [["i/in"]]
+    other = Chain("o", (), hook="ingress", priority=0, policy="drop", device="eth1")
+    mine = Chain("m", (), hook="ingress", priority=0, policy="drop", device="eth0")
+    rs = Ruleset((nft("nd", other, mine, family="netdev"),))
+    assert names(hook_slots(rs, "ingress", 4, "eth0")) == [["nd/m"]]
