@@ -354,14 +354,17 @@ class Walker:
             daddr = address if address is not None else s.daddr
         new_port = ports if ports is not None else s.dport
         trail = r.trail + (rule.origin,)
-        if daddr != s.daddr:
+        # The kernel maps only a tuple not already in the target range (get_unique_tuple):
+        # a destination inside the new address range, on a port inside the new port range,
+        # keeps its connection un-NATed (measured: `dnat to :8000-8100` leaves port 8050 alone).
+        if not daddr[0] <= s.daddr[0] <= s.daddr[1] <= daddr[1]:
             changed = [r]
             same: list[Region] = []
         elif ports is None or ports == s.dport:
             changed, same = [], [r]
-        elif s.dport is None and ports[0] == ports[1]:
-            # the client's port is symbolic: where it already is the target, nothing changes
-            same, changed = split(r, Space(dport=((ports[0], ports[0]),)))
+        elif s.dport is None:
+            # the client's port is symbolic: where it already is in the target range, nothing changes
+            same, changed = split(r, Space(dport=(ports,)))
         else:
             changed, same = [r], []
         for x in same:

@@ -257,6 +257,20 @@ COMMIT
 }
 """)],
         {("tcp", 1000, C0): "open", ("tcp", 8080, C0): "silent", ("tcp", 1000, C1): "open"}),
+    # NAT maps only a tuple not already in its range: a port inside the redirect's range keeps
+    # the connection un-NATed (ct status dnat does not match), one outside is moved.
+    "a-port-already-in-the-nat-range-is-left-alone": ([("nftables", """table inet t {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport { 443, 8080 } redirect to :8000-8100
+  }
+  chain in {
+    type filter hook input priority filter; policy accept;
+    ct status dnat drop
+  }
+}
+""")], {("tcp", 8080, C0): "open", ("tcp", 443, C0): "silent", ("tcp", 8080, V6): "open",
+        ("tcp", 443, C1): "silent"}),
     # --- real rulesets (issue: "Real rulesets") ------------------------------------------------
     "fw4-redirect-onto-itself-is-no-dnat": ([("nftables", """table inet fw4 {
   chain dstnat {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from auditor.model.host import HostContext
 from auditor.model.ruleset import (
     AddressMatch,
@@ -259,6 +261,27 @@ def test_nat_of_the_other_family_does_nothing_and_the_rule_goes_on():
     assert at(exp, 81).verdict == "accept" and at(exp, 81).translated_to == ("198.18.0.1", 22)
     exp = evaluate([nft("t", nat, nin, flt)], protocols=("tcp",))
     assert at(exp, 80).verdict == "drop"  # the snat ip6 rule did not end the input nat chain
+
+
+def test_nat_leaves_a_destination_already_inside_its_ranges_alone():
+    # get_unique_tuple maps only a tuple not already in range (held against the kernel in
+    # test_oracle_regressions): port 8050 stays under `dnat to :8000-8100`, 7000 is moved; an
+    # address range holding the destination keeps it
+    flt = filtered(r("in", ConntrackStatusMatch(frozenset({"dnat"})), DROP), r("in", ProtocolMatch(frozenset({6})),
+                                                                                ACCEPT),
+                   r("in", ESTABLISHED, ACCEPT))
+    ports = base("pre", "prerouting", -100, "accept",
+                 r("pre", *tcp(8050, 7000), NatStatement("dnat", None, None, (8000, 8100))), type_="nat")
+    exp = evaluate([nft("t", ports, flt)], protocols=("tcp",))
+    assert at(exp, 8050).verdict == "accept" and at(exp, 8050).translated_to is None
+    assert at(exp, 7000).verdict == "drop"
+    dest = int(ipaddress.ip_address("198.18.0.1"))
+    addresses = base("pre", "prerouting", -100, "accept",
+                     r("pre", *tcp(80), NatStatement("dnat", (dest - 1, dest + 1), 4)),
+                     r("pre", *tcp(81), NatStatement("dnat", (dest + 1, dest + 2), 4)), type_="nat")
+    exp = evaluate([nft("t", addresses, flt)], protocols=("tcp",))
+    assert at(exp, 80).verdict == "accept" and at(exp, 80).translated_to is None
+    assert at(exp, 81).verdict == "indeterminate" and "address range" in at(exp, 81).reason  # moved: which?
 
 
 def test_a_port_only_dnat_of_the_port_range_changes_only_the_other_ports():
