@@ -349,7 +349,18 @@ class Walker:
         s = r.state
         if kind == "redirect":
             addr = primary_address(self.host, s.iif, self.version)
-            daddr = (addr, addr) if addr is not None else s.daddr
+            if addr is None:
+                # nf_nat_redirect_ipv4/6: no address of the family on the arrival interface
+                # means NF_DROP; offline the declared addresses may not be all of them
+                family = f"IPv{self.version}"
+                if self.host.complete:
+                    self.finish(r, "drop", r.trail + (rule.origin,),
+                                f"redirect: {s.iif} has no {family} address to redirect to")
+                else:
+                    self.finish(r, "indeterminate", r.trail + (rule.origin,),
+                                f"redirect: no {family} address of {s.iif} declared (--interface)")
+                return
+            daddr = (addr, addr)
         else:
             daddr = address if address is not None else s.daddr
         new_port = ports if ports is not None else s.dport

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from auditor.model.host import HostContext
@@ -30,6 +31,7 @@ from tests.engine.builders import (
     ACCEPT,
     DROP,
     ESTABLISHED,
+    DEST6,
     HOST,
     REJECT,
     RETURN,
@@ -245,6 +247,22 @@ def test_redirect_goes_to_the_primary_address_of_the_arrival_interface():
     exp = evaluate([nft("t", nat, flt)], iif="eth1", sources=("198.18.9.0/24",))
     e = at(exp, 80)
     assert (e.verdict, e.translated_to) == ("accept", ("198.18.9.1", 8080))
+
+
+def test_redirect_on_an_interface_without_an_address_of_the_family_drops():
+    # nf_nat_redirect_ipv6 returns NF_DROP (measured for IPv4: a redirect arriving on a veth
+    # with no IPv4 address was never answered); offline the declared addresses may be partial
+    nat = base("pre", "prerouting", -100, "accept", r("pre", *tcp(80), NatStatement("redirect", ports=(8080, 8080))),
+               type_="nat")
+    flt = filtered(r("in", *tcp(80, 8080), ACCEPT), r("in", ESTABLISHED, ACCEPT))
+    query = dict(iif="eth1", sources=("fd00:9::/64",), dest=DEST6)
+    e = at(evaluate([nft("t", nat, flt)], **query), 80)
+    assert (e.verdict, e.reason) == ("drop", "redirect: eth1 has no IPv6 address to redirect to")
+    assert e.decided_by == (nat.rules[0].origin,)
+    offline = dataclasses.replace(HOST, complete=False)
+    e = at(evaluate([nft("t", nat, flt)], host=offline, **query), 80)
+    assert (e.verdict, e.reason) == ("indeterminate", "redirect: no IPv6 address of eth1 declared (--interface)")
+    assert at(evaluate([nft("t", nat, flt)], **query), 81).verdict == "drop"  # not redirected: the policy
 
 
 def test_nat_of_the_other_family_does_nothing_and_the_rule_goes_on():
