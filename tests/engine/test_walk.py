@@ -29,9 +29,9 @@ from auditor.model.ruleset import (
 )
 from tests.engine.builders import (
     ACCEPT,
+    DEST6,
     DROP,
     ESTABLISHED,
-    DEST6,
     HOST,
     REJECT,
     RETURN,
