@@ -147,11 +147,12 @@ def _why_unknown(ambiguous: list[tuple[str, int, Slot]]) -> str:
 
 
 def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, int, Slot]]) -> list[Result]:
-    """Definite where every possible order gives the same verdict; indeterminate elsewhere."""
-    merged = runs[0]
+    """Definite where every possible order gives the same verdict; indeterminate elsewhere,
+    naming the verdicts the orders give (each order's own, not a merge's)."""
+    merged: list[tuple[IntervalSet, IntervalSet, list[Outcome]]] = [(s, d, [o]) for s, d, o in runs[0]]
     for other in runs[1:]:
-        out: list[Result] = []
-        for sa, da, oa in merged:
+        out: list[tuple[IntervalSet, IntervalSet, list[Outcome]]] = []
+        for sa, da, oas in merged:
             for sb, db, ob in other:
                 s = iv.intersect(sa, sb)
                 if not s:
@@ -159,22 +160,22 @@ def _merge_orderings(runs: list[list[Result]], ambiguous: list[tuple[str, int, S
                 d = iv.intersect(da, db)
                 if not d:
                     continue
-                if oa.verdict == ob.verdict:
-                    out.append((s, d, oa))
-                else:
-                    out.append((s, d, _order_dependent(oa, ob, ambiguous)))
+                out.append((s, d, oas if ob.verdict in (o.verdict for o in oas) else [*oas, ob]))
         merged = out
-    return merged
+    return [(s, d, outcomes[0] if len(outcomes) == 1 else _order_dependent(outcomes, ambiguous))
+            for s, d, outcomes in merged]
 
 
-def _order_dependent(a: Outcome, b: Outcome, ambiguous: list[tuple[str, int, Slot]]) -> Outcome:
-    origins = tuple(dict.fromkeys(a.decided_by + b.decided_by))
+def _order_dependent(outcomes: list[Outcome], ambiguous: list[tuple[str, int, Slot]]) -> Outcome:
+    """``outcomes``: one per distinct verdict, in the order the orders were tried."""
+    first = outcomes[0]
+    origins = tuple(dict.fromkeys(o for x in outcomes for o in x.decided_by))
+    others = ", ".join(f"another {o.verdict}" for o in outcomes[1:])
     return Outcome(
         "indeterminate", origins,
         f"depends on the order of {_order_text(ambiguous)}, which the kernel does not reveal "
-        f"({_why_unknown(ambiguous)}): one order gives {a.verdict}, "
-        f"another {b.verdict}",
-        a.path, a.translated_to, a.legs,
+        f"({_why_unknown(ambiguous)}): one order gives {first.verdict}, {others}",
+        first.path, first.translated_to, first.legs,
     )
 
 

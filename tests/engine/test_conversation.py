@@ -260,6 +260,22 @@ def test_a_filter_chain_at_exactly_the_nat_cores_priority_may_run_before_or_afte
     assert at(evaluate(tables(-100, nat=False)), 80).verdict == "accept"  # no nat, no core to place
 
 
+def test_with_two_unknown_orders_the_reason_names_what_the_orders_themselves_give():
+    # 4 orders: the filter tie decides (reject or drop), the mangle tie changes nothing; the
+    # reason must list the orders' own verdicts, never a merge's "indeterminate"
+    legacy = [ipt("filter", base("INPUT", "input", 0, "accept",
+                                 rule("INPUT", *tcp(80), REJECT, backend="iptables-legacy")), backend="iptables-legacy"),
+              ipt("mangle", base("INPUT", "input", -150, "accept",
+                                 rule("INPUT", *tcp(9), ACCEPT, backend="iptables-legacy", table="mangle")),
+                  backend="iptables-legacy")]
+    native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")),
+                 base("m", "input", -150, "accept", rule("m", *tcp(10), ACCEPT, backend="nftables", family="inet")),
+                 handle=5)
+    e = at(evaluate([*legacy, native], protocols=("tcp",)), 80)
+    assert e.verdict == "indeterminate"
+    assert e.reason.endswith("one order gives reject, another drop"), e.reason
+
+
 def test_an_empty_legacy_table_does_not_make_the_order_unknown():
     legacy = ipt("filter", base("INPUT", "input", 0, "accept"), backend="iptables-legacy")
     native = nft("a", base("in", "input", 0, "accept", rule("in", *tcp(80), DROP, backend="nftables", family="inet")))
