@@ -132,6 +132,21 @@ def test_rules_from_files_in_kernel_order(tmp_path):
     assert "hook input (IPv4):" in text and "[" + str(tmp_path / "fw.rules") + ":5]" in text
 
 
+def test_rules_say_where_conntrack_or_the_nat_core_share_a_chains_priority(tmp_path):
+    (tmp_path / "raw.nft").write_text(
+        "table inet t {\n  chain pre {\n    type filter hook prerouting priority -200; policy accept;\n"
+        "    ct state invalid drop\n  }\n  chain mid {\n    type filter hook prerouting priority -100; policy accept;\n"
+        "    tcp dport 8080 drop\n  }\n  chain nat {\n    type nat hook prerouting priority -100; policy accept;\n"
+        "    tcp dport 80 redirect to :8080\n  }\n}\n")
+    text = run("rules", "--ruleset", str(tmp_path / "raw.nft")).stdout
+    pre = next(line for line in text.splitlines() if "/ pre " in line)
+    mid = next(line for line in text.splitlines() if "/ mid " in line)
+    assert pre.endswith("[order UNKNOWN: conntrack runs at the same priority, before or after by registration; "
+                        "every order evaluated]")
+    assert "[order UNKNOWN: the nat core runs at the same priority" in mid
+    assert "UNKNOWN" not in next(line for line in text.splitlines() if "/ nat " in line)
+
+
 @pytest.mark.root
 def test_live_exposure_with_zones(netns, tmp_path):
     netns.exec(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])

@@ -31,6 +31,15 @@ def base_chain_order(rs: Ruleset) -> tuple[BaseChainPlacement, ...]:
             if not rows or key in seen:
                 continue
             seen.append(key)
-            out += [BaseChainPlacement(hook, version, slot.priority, m.table, m.chain, m.nat, slot.known, slot.source,
+            out += [BaseChainPlacement(hook, version, slot.priority, m.table, m.chain, m.nat, *_order_of(slot),
                                        len(slot.members) - 1) for slot, m in rows]
     return tuple(out)
+
+
+def _order_of(slot: Slot) -> tuple[bool, str]:
+    """Whether the slot's place in the hook is known, and where that came from (or why not)."""
+    if slot.conntrack:
+        return False, "unknown: conntrack runs at the same priority, before or after by registration"
+    if slot.nat_core:
+        return False, "unknown: the nat core runs at the same priority, before or after by registration"
+    return slot.known, slot.source

@@ -15,7 +15,8 @@ class BaseChainPlacement:
     ``priority`` is the effective one (nat-type chains run at the nat core's slot: ``nat``);
     ``tied_with`` counts the other chains at the same place, whose relative order comes from
     ``order_source`` (``nft list hooks``, handles, file order) — or cannot be read
-    (``order_known`` false: iptables-legacy beside nf_tables, every order is evaluated)."""
+    (``order_known`` false: iptables-legacy beside nf_tables, or conntrack or the nat core at the
+    same priority; ``order_source`` says which, and every order is evaluated)."""
 
     hook: str
     ip_version: int

@@ -44,9 +44,8 @@ def rules_text(view: RulesView) -> str:
             lines += ["", f"hook {p.hook} (IPv{p.ip_version}):"]
         nat = " (nat slot)" if p.nat and p.priority != c.priority else ""
         dev = f" device {c.device}" if c.device else ""
-        tie = "" if p.tied_with < 1 else (
-            f" [order: {p.order_source}]" if p.order_known
-            else " [order UNKNOWN: iptables-legacy beside nf_tables; every order evaluated]")
+        tie = (f" [order UNKNOWN{p.order_source.removeprefix('unknown')}; every order evaluated]" if not p.order_known
+               else "" if p.tied_with < 1 else f" [order: {p.order_source}]")
         lines.append(f"  priority {p.priority}{nat}: {t.backend} {t.family} {t.name} / {c.name}"
                      f" (type {c.type or 'filter'}, policy {c.policy or 'accept'}{dev}){tie}")
         lines += _rule_lines(c)
