@@ -283,13 +283,19 @@ def _answer_shape(v: Verdict, s: PacketState) -> tuple[int, int, tuple[int, int]
     detail = (v.detail or "").lower()
     if "reset" in detail and s.protocol == TCP:
         return TCP, TCP_RST | TCP_ACK, None
-    name = detail
+    unreachable = 3 if s.version == 4 else 1
+    icmp = _ICMP_ANSWERS[s.version].get(_icmp_name(detail), (unreachable, -1))
+    return (1 if s.version == 4 else 58), 0, icmp
+
+
+def _icmp_name(detail: str) -> str:
+    """``icmp-host-unreachable``, ``icmpx admin-prohibited`` → the bare name; none → the kernel's
+    default answer, port-unreachable (REJECT without --reject-with, nft's bare ``reject``)."""
+    name = detail.strip()
     for prefix in ("with ", "icmpx ", "icmpv6 ", "icmp6 ", "icmp ", "icmp6-", "icmp-"):
         if name.startswith(prefix):
             name = name[len(prefix):]
-    unreachable = 3 if s.version == 4 else 1
-    icmp = _ICMP_ANSWERS[s.version].get(name.strip(), (unreachable, -1))
-    return (1 if s.version == 4 else 58), 0, icmp
+    return name.strip() or "port-unreachable"
 
 
 #: ICMP unreachable codes a connected UDP socket does not report without IP_RECVERR: the
@@ -309,7 +315,7 @@ def _answer_kind(v: Verdict, s: PacketState) -> str:
     proto, _, icmp = _answer_shape(v, s)
     if proto == TCP:
         return "tcp reset"
-    return f"icmp{'' if s.version == 4 else 'v6'} {v.detail or 'port-unreachable'}"
+    return f"icmp{'' if s.version == 4 else 'v6'} {_icmp_name((v.detail or '').lower())}"
 
 
 def _answer_state(s: PacketState, v: Verdict) -> PacketState:

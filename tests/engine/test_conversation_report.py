@@ -7,6 +7,7 @@ from __future__ import annotations
 from auditor.model.exposure import ExposureEntry, Leg
 from auditor.model.ruleset import (
     ConntrackStateMatch,
+    IcmpTypeMatch,
     NatStatement,
     NondeterministicMatch,
     Origin,
@@ -241,7 +242,7 @@ def test_a_soft_icmp_error_is_silence_and_names_the_reject_and_the_answers_way_o
     e = at(evaluate([t], protocols=("udp",)), 53, "udp")
     assert e.verdict == "drop" and e.decided_by == (refuse.origin,)
     assert legs(e) == [("request", "reject", [refuse.origin]), ("reject-answer", "accept", [])]
-    assert e.reason == ("the reject's answer (icmp icmp-host-unreachable) is not reported to a UDP client "
+    assert e.reason == ("the reject's answer (icmp host-unreachable) is not reported to a UDP client "
                         f"(a soft ICMP error): it sees silence; {NOTE}")
 
 
@@ -257,8 +258,22 @@ def test_the_answer_is_named_for_its_family_and_variant():
 
     assert answer_of(None, 4) == "icmp port-unreachable"
     assert answer_of(None, 6) == "icmpv6 port-unreachable"
-    assert answer_of("icmp-admin-prohibited", 4) == "icmp icmp-admin-prohibited"
-    assert answer_of("icmp6-adm-prohibited", 6) == "icmpv6 icmp6-adm-prohibited"
+    assert answer_of("icmp-admin-prohibited", 4) == "icmp admin-prohibited"
+    assert answer_of("icmp6-adm-prohibited", 6) == "icmpv6 adm-prohibited"
+    assert answer_of("icmpx admin-prohibited", 6) == "icmpv6 admin-prohibited"
+
+
+def test_a_bare_reject_answers_port_unreachable_as_the_kernel_does():
+    # REJECT without --reject-with and nft's bare `reject` send port-unreachable: an output
+    # chain that lets only that ICMP out lets the answer out, and the client is refused
+    for version, kw in ((4, {}), (6, {"sources": ("fd00::/64",), "dest": DEST6})):
+        fam = "ip" if version == 4 else "ip6"
+        out = base("OUTPUT", "output", 0, "drop",
+                   rule("OUTPUT", IcmpTypeMatch(version, ("port-unreachable",)), ACCEPT, family=fam))
+        t = ipt("filter", base("INPUT", "input", 0, "accept", rule("INPUT", *udp(53), REJECT, family=fam)), out,
+                family=fam)
+        e = at(evaluate([t], protocols=("udp",), **kw), 53, "udp")
+        assert e.verdict == "reject", (version, e.reason)
 
 
 # -- the translated-to label ---------------------------------------------------------------------
