@@ -11,6 +11,8 @@ from auditor.engine.conditions import (
     TCP_PSH,
     AddressFacts,
     Assumed,
+    Masked,
+    Not,
     PacketState,
     Space,
     Uncertain,
@@ -29,6 +31,7 @@ from auditor.model.ruleset import (
     FamilyMatch,
     IcmpTypeMatch,
     MarkMatch,
+    MaskedAddressMatch,
     NondeterministicMatch,
     PacketTypeMatch,
     PayloadMatch,
@@ -411,3 +414,42 @@ def test_conntrack_states_before_conntrack_untracked_and_the_virtual_nat_states(
     assert condition(snat, replace(EST4, dnat=True), FACTS4) is False
     assert isinstance(condition(ConntrackStateMatch(frozenset({"new"})), replace(EST4, ct="pickup"), FACTS4),
                       Uncertain)
+
+
+def test_masked_addresses_are_a_client_region_or_a_decided_service_address():
+    # `ip saddr & 0.0.0.255 == 0.0.0.5` (iptables -s 0.0.0.5/0.0.0.255): on the way in the
+    # client's side is a region to cut; the service's address is known and decided at once
+    client = MaskedAddressMatch("saddr", 4, 0xFF, 5)
+    assert condition(client, V4, FACTS4) == Masked(0xFF, 5, 32)
+    assert condition(replace(client, negated=True), V4, FACTS4) == Not(Masked(0xFF, 5, 32))
+    v6 = MaskedAddressMatch("saddr", 6, (1 << 64) - 1, 0x1234)
+    assert condition(v6, V6, FACTS6) == Masked((1 << 64) - 1, 0x1234, 128)
+    assert condition(v6, V4, FACTS4) is False and condition(replace(v6, negated=True), V4, FACTS4) is False
+    service = MaskedAddressMatch("daddr", 4, 0xFF, 1)  # the service is 198.18.0.1
+    assert condition(service, V4, FACTS4) is True
+    assert condition(replace(service, value=2), V4, FACTS4) is False
+    assert condition(replace(service, value=2, negated=True), V4, FACTS4) is True
+    # on the way back the sides swap: the reply's destination is the client
+    reply = replace(EST4, reply=True)
+    assert condition(service, reply, FACTS4) == Masked(0xFF, 1, 32)
+    assert condition(client, reply, FACTS4) is False  # the reply comes from the service, .1
+    assert condition(replace(client, value=1), reply, FACTS4) is True
+    hidden = replace(reply, client_hidden=True)
+    assert isinstance(condition(service, hidden, FACTS4), Uncertain)
+    # a DNAT to an address range leaves the service's address to the kernel's choice
+    ranged = replace(V4, daddr=(0xC6120001, 0xC6120002))
+    assert isinstance(condition(service, ranged, FACTS4), Uncertain)
+    assert condition(replace(service, mask=0xFF00, value=0), ranged, FACTS4) is True  # both hold
+    assert condition(replace(service, mask=0xFF00, value=0x100), ranged, FACTS4) is False  # neither
+
+
+def test_a_masked_client_match_cuts_exactly_the_addresses_it_names():
+    from tests.engine.builders import DROP, at, base, evaluate, ipt, rule, tcp
+
+    flt = ipt("filter", base("INPUT", "input", 0, "accept",
+                             rule("INPUT", MaskedAddressMatch("saddr", 4, 0xFF, 5), *tcp(80), DROP)))
+    exp = evaluate([flt], protocols=("tcp",))
+    assert at(exp, 80, source="198.18.0.5").verdict == "drop"
+    assert at(exp, 80, source="198.18.0.4").verdict == "accept"
+    assert at(exp, 80, source="198.18.0.6").verdict == "accept"
+
