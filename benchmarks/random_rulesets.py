@@ -60,15 +60,17 @@ class World:
 
 def world(rng: random.Random) -> World:
     a, b = rng.randint(1, 250), rng.randint(0, 250)
-    v4 = [f"192.168.{b}.0/24", f"10.{a}.0.0/16", f"10.{a}.{b}.0/24", "10.0.0.0/8", f"172.{rng.randint(16, 31)}.0.0/16",
-          f"{rng.choice([45, 81, 100, 185, 203])}.{a}.{b}.0/24", f"192.168.{b}.128/25"]
-    hosts4 = [f"192.168.{b}.{rng.randint(2, 126)}", f"10.{a}.{b}.{rng.randint(2, 250)}", f"{rng.choice([8, 9, 77])}.{a}.{b}.{rng.randint(1, 250)}"]
+    # public-looking prefixes of the shapes real rulesets use (a /8 holding /16s and /24s, a /24
+    # split in halves); no private ranges: the judge maps every literal into 198.18.0.0/15
+    v4 = [f"198.51.{b}.0/24", f"11.{a}.0.0/16", f"11.{a}.{b}.0/24", "11.0.0.0/8", f"172.{rng.randint(32, 47)}.0.0/16",
+          f"{rng.choice([45, 81, 100, 185, 203])}.{a}.{b}.0/24", f"198.51.{b}.128/25"]
+    hosts4 = [f"198.51.{b}.{rng.randint(2, 126)}", f"11.{a}.{b}.{rng.randint(2, 250)}", f"{rng.choice([8, 9, 77])}.{a}.{b}.{rng.randint(1, 250)}"]
     x = rng.randint(1, 0xfff)
     v6 = [f"2001:db8:{x:x}::/48", f"2001:db8:{x:x}:1::/64", f"fd{rng.randint(0, 255):02x}:{x:x}::/64", "2000::/3", "fc00::/7"]
     hosts6 = [f"2001:db8:{x:x}:1::{rng.randint(2, 0xffff):x}", f"2a01:4f8:{x:x}::{rng.randint(1, 99)}"]
     ifaces = rng.sample(IFACES, rng.randint(2, 4))
     return World(v4=rng.sample(v4, 4), v6=rng.sample(v6, 3), hosts4=hosts4, hosts6=hosts6, ifaces=ifaces,
-                 ports=sorted(rng.sample(PORTS, rng.randint(3, 7))), backend4=f"172.{rng.randint(16, 31)}.0.{rng.randint(2, 9)}",
+                 ports=sorted(rng.sample(PORTS, rng.randint(3, 7))), backend4=f"172.{rng.randint(32, 47)}.0.{rng.randint(2, 9)}",
                  backend6=f"fd{rng.randint(0, 255):02x}:d0c::{rng.randint(2, 9)}", backend_iface=rng.choice(ifaces),
                  own4=f"203.0.113.{rng.randint(1, 254)}", own6=f"2001:db8:ffff::{rng.randint(1, 254)}")
 

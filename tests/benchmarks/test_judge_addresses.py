@@ -16,8 +16,8 @@ def _relations(a, b):  # type: ignore[no-untyped-def]
 
 
 def test_containment_and_disjointness_survive_shrinking():
-    nets = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.7", "10.200.0.0/16", "172.16.0.0/12",
-            "192.168.1.0/24", "192.168.1.128/25", "192.168.1.1", "8.8.8.8", "0.0.0.0/1", "128.0.0.0/1",
+    nets = ["11.0.0.0/8", "11.1.0.0/16", "11.1.2.0/24", "11.1.2.7", "11.200.0.0/16", "172.32.0.0/12",
+            "203.0.113.0/24", "203.0.113.128/25", "203.0.113.1", "8.8.8.8", "0.0.0.0/1", "128.0.0.0/1",
             "2001:db8::/32", "2001:db8:1::/48", "fd00::/8", "2000::/3", "2001:db8:1::5"]
     amap = build_map([" ".join(nets)])
     real = [ipaddress.ip_network(n) for n in nets]
@@ -29,22 +29,22 @@ def test_containment_and_disjointness_survive_shrinking():
 
 
 def test_a_prefix_that_fits_keeps_its_size_and_host_numbers():
-    amap = build_map(["-s 192.168.1.0/24 -d 192.168.1.1 --src-range 192.168.1.100-192.168.1.200"])
-    lan = amap.lab(ipaddress.ip_network("192.168.1.0/24"))
+    amap = build_map(["-s 203.0.113.0/24 -d 203.0.113.1 --src-range 203.0.113.100-203.0.113.200"])
+    lan = amap.lab(ipaddress.ip_network("203.0.113.0/24"))
     assert lan.prefixlen == 24
-    assert amap.lab(ipaddress.ip_network("192.168.1.1/32")).network_address == lan.network_address + 1
-    assert amap.rewrite("--src-range 192.168.1.100-192.168.1.200") == \
+    assert amap.lab(ipaddress.ip_network("203.0.113.1/32")).network_address == lan.network_address + 1
+    assert amap.rewrite("--src-range 203.0.113.100-203.0.113.200") == \
         f"--src-range {lan.network_address + 100}-{lan.network_address + 200}"
 
 
 def test_every_region_gets_a_source_outside_the_lab_infrastructure():
-    amap = build_map(["-s 10.0.0.0/8 -s 10.1.0.0/16 ! -s 10.1.0.0/17"])
+    amap = build_map(["-s 11.0.0.0/8 -s 11.1.0.0/16 ! -s 11.1.0.0/17"])
     sources = [r.lab for r in amap.regions[4]]
-    # outside all (below and above 10/8), in 10/8 but not 10.1/16 (below and above it),
-    # in 10.1/16 but not 10.1.0/17, in 10.1.0/17
+    # outside all (below and above 11/8), in 11/8 but not 11.1/16 (below and above it),
+    # in 11.1/16 but not 11.1.0/17, in 11.1.0/17
     assert len(sources) == 6
     assert all(s in LAB[4] for s in sources)
-    eight = amap.lab(ipaddress.ip_network("10.0.0.0/8"))
+    eight = amap.lab(ipaddress.ip_network("11.0.0.0/8"))
     assert sum(1 for s in sources if s in eight) == 4
 
 
@@ -54,11 +54,11 @@ def test_special_addresses_keep_their_meaning():
 
 
 def test_rewriting_is_consistent_across_syntaxes_and_files():
-    ipt = "-A INPUT -s 10.1.2.0/255.255.255.0 -j DNAT --to-destination 10.1.2.9:8080"
-    nft = "ip saddr { 10.1.2.0/24, 10.1.2.9 } dnat to [2001:db8::9]:80"
+    ipt = "-A INPUT -s 11.1.2.0/255.255.255.0 -j DNAT --to-destination 11.1.2.9:8080"
+    nft = "ip saddr { 11.1.2.0/24, 11.1.2.9 } dnat to [2001:db8::9]:80"
     amap = build_map([ipt, nft])
-    lab_net = amap.lab(ipaddress.ip_network("10.1.2.0/24"))
-    lab_host = amap.lab(ipaddress.ip_network("10.1.2.9/32")).network_address
+    lab_net = amap.lab(ipaddress.ip_network("11.1.2.0/24"))
+    lab_host = amap.lab(ipaddress.ip_network("11.1.2.9/32")).network_address
     assert f"-s {lab_net} " in amap.rewrite(ipt)
     assert f"--to-destination {lab_host}:8080" in amap.rewrite(ipt)
     assert f"ip saddr {{ {lab_net}, {lab_host} }}" in amap.rewrite(nft)

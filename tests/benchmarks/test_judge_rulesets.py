@@ -17,7 +17,7 @@ def test_loader_follows_the_header_and_the_content():
     assert detect_loader("rules", "*filter\n-A INPUT -s 2001:db8::/32 -j ACCEPT\nCOMMIT\n") == "ip6tables-nft"
     assert detect_loader("rules", "*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n") == "iptables-nft"
     assert detect_loader("x", "#!/usr/sbin/nft -f\ntable inet f {\n}\n") == "nft"
-    assert detect_loader("x", "create s hash:ip\nadd s 10.0.0.1\n") == "ipset"
+    assert detect_loader("x", "create s hash:ip\nadd s 11.0.0.1\n") == "ipset"
 
 
 def test_iptables_listing_becomes_a_restore_file():
@@ -41,25 +41,25 @@ def test_nft_interfaces_ports_and_dnat_targets():
         '    iifname "eth*" accept comment "eth9 is not named here"\n  }\n'
         "  chain vpn { }\n"
         "  chain pre { type nat hook prerouting priority dstnat;\n"
-        "    tcp dport 8080 dnat ip to 10.0.0.2:80\n    tcp dport 2222 redirect to :22\n  }\n}\n",
+        "    tcp dport 8080 dnat ip to 11.0.0.2:80\n    tcp dport 2222 redirect to :22\n  }\n}\n",
         "nft")
     assert facts.interfaces == ["br-lan", "pppoe-wan", "wg0", "eth0"]
     assert {22, 8000, 8010, 53, 8080, 2222} <= facts.ports
-    assert facts.backends == {"10.0.0.2": {80}}
+    assert facts.backends == {"11.0.0.2": {80}}
     assert facts.redirect_ports == {22}
     assert facts.families == {4, 6}
 
 
 def test_iptables_interfaces_backends_and_own_addresses():
     facts = _facts(
-        "*nat\n-A PREROUTING -i eth0 -p tcp --dport 25 -j DNAT --to-destination 192.168.1.1:25\nCOMMIT\n"
-        "*filter\n-A FORWARD -d 192.168.1.0/24 -o br0 -j ACCEPT\n"
+        "*nat\n-A PREROUTING -i eth0 -p tcp --dport 25 -j DNAT --to-destination 203.0.113.1:25\nCOMMIT\n"
+        "*filter\n-A FORWARD -d 203.0.113.0/24 -o br0 -j ACCEPT\n"
         "-A INPUT -d 203.0.113.5/32 -p tcp -m multiport --dports 22,8006 -j ACCEPT\n"
         "-A INPUT -i ppp+ -m comment --comment \"-i fake0\" -j ACCEPT\nCOMMIT\n",
         "iptables-nft")
     assert facts.interfaces == ["br0", "eth0", "ppp0"]
-    assert facts.backends == {"192.168.1.1": {25}}
-    assert facts.backend_interface == {"192.168.1.1": "br0"}
+    assert facts.backends == {"203.0.113.1": {25}}
+    assert facts.backend_interface == {"203.0.113.1": "br0"}
     assert facts.local_candidates == ["203.0.113.5"]
     assert {25, 22, 8006} <= facts.ports
     assert facts.forwards
