@@ -365,10 +365,13 @@ class Walker:
             daddr = address if address is not None else s.daddr
         new_port = ports if ports is not None else s.dport
         trail = r.trail + (rule.origin,)
-        # The kernel maps only a tuple not already in the target range (get_unique_tuple):
-        # a destination inside the new address range, on a port inside the new port range,
-        # keeps its connection un-NATed (measured: `dnat to :8000-8100` leaves port 8050 alone).
-        if not daddr[0] <= s.daddr[0] <= s.daddr[1] <= daddr[1]:
+        # The kernel maps only a tuple not already in the target range (get_unique_tuple): a
+        # port inside the new port range keeps its connection un-NATed (measured: `dnat to
+        # :8000-8100` leaves port 8050 alone). Not so an address: a range of several is always
+        # chosen from by a hash of the client's address (find_best_ips_proto; measured: under
+        # `dnat to .1-.5`, a connection to .3 keeps .3 for some clients, is moved for others).
+        chosen = daddr[0] != daddr[1]
+        if chosen or not daddr[0] <= s.daddr[0] <= s.daddr[1] <= daddr[1]:
             changed = [r]
             same: list[Region] = []
         elif ports is None or ports == s.dport:
