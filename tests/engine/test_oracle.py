@@ -2,7 +2,7 @@
 conversations, IPv4 and IPv6), compared with the evaluator's verdicts read live from the namespace
 and offline from the same files.
 
-``FWAUDIT_ORACLE_RULESETS`` sets how many rulesets (default 150), ``FWAUDIT_ORACLE_SEED`` the
+``FWAUDIT_ORACLE_RULESETS`` sets how many rulesets (default 130), ``FWAUDIT_ORACLE_SEED`` the
 base seed (default: random, printed on failure). A failure prints the seed of the ruleset, its
 text and every disagreement; rerun just that one with FWAUDIT_ORACLE_SEED=<seed>
 FWAUDIT_ORACLE_RULESETS=1.
@@ -75,7 +75,7 @@ def _files(tmp_path, loads: list[tuple[str, str, str]]) -> list[str]:
 
 
 def test_random_rulesets_agree_with_the_kernel(lab, tmp_path):
-    n = int(os.environ.get("FWAUDIT_ORACLE_RULESETS", "150"))
+    n = int(os.environ.get("FWAUDIT_ORACLE_RULESETS", "130"))
     base = int(os.environ.get("FWAUDIT_ORACLE_SEED", random.randrange(1 << 30)))
     failures: list[str] = []
     points = len(lab.points())
