@@ -5,13 +5,15 @@ import ipaddress
 import pytest
 
 from auditor.engine.checks import CheckInput, run_checks
-from auditor.engine.crosscheck import arrival_interface, compare
+from auditor.engine.crosscheck import arrival_interface, compare, conversation_comparisons, explain_scan
 from auditor.errors import InputError
 from auditor.model.evidence import DisagreementEvidence
-from auditor.model.exposure import Exposure, ExposureEntry
+from auditor.model.exposure import Exposure, ExposureEntry, Leg
 from auditor.model.host import HostContext, Interface
+from auditor.model.listener import Listener
 from auditor.model.policy import Policy
-from auditor.model.scan import ScanEntry, ScanResult
+from auditor.model.ruleset import Ruleset
+from auditor.model.scan import Comparison, ConversationProbe, ScanEntry, ScanResult
 
 EXP = Exposure("t", "eth0", "198.18.0.2", (
     ExposureEntry("198.18.0.0/24", "tcp", (1, 79), "drop"),
@@ -94,3 +96,81 @@ def test_a_whole_conversation_is_compared_with_the_whole_verdict():
               ConversationProbe("198.18.0.10", "tcp", 22, "refused")]
     got = sorted((c.ports[0], c.agrees) for c in conversation_comparisons(talked, exp))
     assert got == [(22, False), (80, True), (8080, False)]
+
+
+def test_a_scanned_range_is_split_where_a_listener_starts_or_stops():
+    """Ports of one scanned range are judged each with or without its listener: a closed port
+    is the stack's answer where nothing listens, a contradiction where something does."""
+    exp = Exposure("t", "eth0", "198.18.0.2", (ExposureEntry("198.18.0.0/24", "tcp", (1, 65535), "accept"),))
+    s = ScanResult("t", "eth0", "198.18.0.2", (ScanEntry("198.18.0.10/32", "tcp", (79, 82), "closed"),))
+    comps = compare(s, exp, lambda proto, port: port in (80, 82))
+    assert [(c.source, c.ports, c.probed, c.verdict, c.agrees) for c in comps] == [
+        ("198.18.0.10/32", (79, 79), "closed", "accept", True),
+        ("198.18.0.10/32", (80, 80), "closed", "accept", False),
+        ("198.18.0.10/32", (81, 81), "closed", "accept", True),
+        ("198.18.0.10/32", (82, 82), "closed", "accept", False),
+    ]
+
+
+def test_a_scan_is_compared_only_with_entries_of_its_protocol_and_source():
+    other_proto = ExposureEntry("198.18.0.0/24", "udp", (1, 65535), "accept")
+    other_source = ExposureEntry("198.19.0.0/16", "tcp", (1, 65535), "accept")
+    mine = ExposureEntry("198.18.0.0/24", "tcp", (1, 65535), "drop")
+    exp = Exposure("t", "eth0", "198.18.0.2", (other_proto, other_source, mine))
+    comps = compare(scan(((80, 80), "open")), exp, listening)
+    assert comps == [Comparison("198.18.0.10", "tcp", (80, 80), "open", "drop", False, mine)]
+
+
+def test_an_indeterminate_verdict_agrees_with_any_probe():
+    unknown = ExposureEntry("198.18.0.0/24", "tcp", (1, 65535), "indeterminate")
+    exp = Exposure("t", "eth0", "198.18.0.2", (unknown,))
+    comps = compare(scan(((22, 22), "open"), ((23, 23), "closed"), ((24, 24), "filtered")), exp, listening)
+    assert [(c.ports, c.agrees) for c in comps] == [((22, 22), True), ((23, 23), True), ((24, 24), True)]
+    talked = [ConversationProbe("198.18.0.10", "tcp", 22, "open"), ConversationProbe("198.18.0.10", "tcp", 23, "silent")]
+    assert [c.agrees for c in conversation_comparisons(talked, exp)] == [True, True]
+
+
+def test_a_scan_does_not_see_the_service_data_lost_on_its_way_out():
+    lost = ExposureEntry("198.18.0.0/24", "tcp", (8080, 8080), "drop", legs=(
+        Leg("request", "accept"), Leg("reply", "accept"), Leg("client", "accept"), Leg("reply-data", "drop")))
+    comps = compare(scan(((8080, 8080), "open")), Exposure("t", "eth0", "198.18.0.2", (lost,)), listening)
+    assert [(c.verdict, c.agrees) for c in comps] == [("drop", True)]
+    # a whole conversation does see it
+    talked = [ConversationProbe("198.18.0.10", "tcp", 8080, "open")]
+    assert [c.agrees for c in conversation_comparisons(talked, Exposure("t", "eth0", "198.18.0.2", (lost,)))] == [False]
+
+
+def test_a_conversation_comparison_reports_the_probe_as_a_scan_state_beside_the_entry():
+    exp = Exposure("t", "eth0", "198.18.0.2", (
+        ExposureEntry("198.18.0.0/24", "udp", (1, 65535), "accept"),
+        ExposureEntry("198.19.0.0/16", "tcp", (1, 65535), "accept"),
+    ) + EXP.entries)
+    talked = [ConversationProbe("198.18.0.10", "tcp", 80, "open"),
+              ConversationProbe("198.18.0.10", "tcp", 22, "refused"),
+              ConversationProbe("198.18.0.10", "tcp", 23, "silent")]
+    assert conversation_comparisons(talked, exp) == [
+        Comparison("198.18.0.10", "tcp", (80, 80), "open", "accept", True, EXP.entries[1]),
+        Comparison("198.18.0.10", "tcp", (22, 22), "closed", "drop", False, EXP.entries[0]),
+        Comparison("198.18.0.10", "tcp", (23, 23), "filtered", "drop", True, EXP.entries[0]),
+    ]
+
+
+def test_explain_scan_evaluates_the_scanned_sources_and_knows_the_listeners():
+    """``scan --explain``: the ruleset evaluated for each scanned source on the arrival
+    interface, each range judged with the host's real listeners."""
+    from tests.engine.builders import ACCEPT, HOST, base, ipt, rule, tcp
+
+    rs = Ruleset((ipt("filter", base("INPUT", "input", 0, "drop", rule("INPUT", *tcp(80, 443), ACCEPT))),))
+    s = ScanResult("t", "eth0", "198.18.0.1", (
+        ScanEntry("198.18.0.10", "tcp", (80, 80), "open"),
+        ScanEntry("198.18.0.10", "tcp", (443, 443), "closed"),
+        ScanEntry("198.18.0.10", "tcp", (444, 444), "filtered"),
+        ScanEntry("198.18.0.20", "tcp", (8080, 8080), "closed"),
+    ))
+    comps = explain_scan(s, rs, HOST, [Listener("tcp", "ipv4", "0.0.0.0", 80)], in_interface="eth0", target="t")
+    assert [(c.entry.source, c.ports, c.probed, c.verdict, c.agrees) for c in comps] == [
+        ("198.18.0.10", (80, 80), "open", "accept", True),
+        ("198.18.0.10", (443, 443), "closed", "accept", True),  # nothing listens: the stack resets
+        ("198.18.0.10", (444, 444), "filtered", "drop", True),
+        ("198.18.0.20", (8080, 8080), "closed", "drop", False),
+    ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from auditor.engine.zones import effective_zone_sources, zone_exposures
+import pytest
+
+from auditor.engine.zones import effective_zone_sources, probe_sources, zone_exposures, zone_representatives
+from auditor.errors import InputError
 from auditor.model.host import HostContext, Interface
 from auditor.model.policy import Policy, Zone
 from auditor.model.ruleset import Ruleset
@@ -45,3 +48,48 @@ def test_views_for_every_zone_on_every_routable_address_of_its_family():
         ("world6", "eth0", "2001:db8::2", "netns:t"), ("world6", "eth1", "2001:db8:1::2", "netns:t")]
     sources = {v.zone: {e.source for e in v.exposure.entries} for v in views}
     assert sources["v6net"] == {"2001:db8::/32"} and "2001:db8::/32" not in sources["world6"]
+
+
+def test_a_zone_is_probed_from_the_highest_usable_lab_address_it_owns():
+    """The representative is the zone's own address (after more specific zones took theirs),
+    the top of its highest lab range but not a subnet's broadcast; a /32 or /31 is probed from
+    its first address."""
+    pol = policy(internet=["0.0.0.0/0"], lan=["198.18.0.0/24"], admin=["198.18.0.128/25"],
+                 printer=["198.18.0.77/32"], link=["198.18.0.100/31"])
+    assert zone_representatives(pol, ["lan", "admin", "printer", "link", "internet"]) == {
+        "lan": "198.18.0.126",  # its lower half; the upper one is admin's
+        "admin": "198.18.0.254",
+        "printer": "198.18.0.77",
+        "link": "198.18.0.100",
+        "internet": "198.19.255.254",  # the lab range outside every other zone, at its top
+    }
+    assert zone_representatives(pol, ["printer"]) == {"printer": "198.18.0.77"}
+
+
+def test_an_ipv6_representative_comes_from_the_ipv6_lab_range():
+    pol = policy(dual=["198.18.4.0/24", "2001:db8:4::/48"], v6=["2001:db8:5::/48"])
+    assert zone_representatives(pol, ["dual", "v6"], 6) == {
+        "dual": "2001:db8:4:ffff:ffff:ffff:ffff:fffe", "v6": "2001:db8:5:ffff:ffff:ffff:ffff:fffe"}
+    assert zone_representatives(pol, ["dual"]) == {"dual": "198.18.4.254"}  # IPv4 unless asked
+
+
+def test_a_zone_without_a_lab_address_or_not_defined_cannot_be_probed_from():
+    pol = policy(wan=["198.18.2.0/23"], lan=["198.18.2.0/24", "198.18.3.0/24"], v6=["fd00:5::/64"])
+    with pytest.raises(InputError) as e:
+        zone_representatives(pol, ["lan", "wan"])
+    assert e.value.message == "zone 'wan' owns no address inside 198.18.0.0/15; give --source"
+    with pytest.raises(InputError) as e:
+        zone_representatives(pol, ["v6"])
+    assert e.value.message == "zone 'v6' owns no address inside 198.18.0.0/15; give --source"
+    with pytest.raises(InputError) as e:
+        zone_representatives(pol, ["lan", "dmz"])
+    assert e.value.message == "zone 'dmz' is not defined in p.yaml"
+
+
+def test_probe_sources_names_every_zone_with_its_address_or_why_it_has_none():
+    pol = policy(wan=["198.18.2.0/23"], lan=["198.18.2.0/24", "198.18.3.0/24"], admin=["198.18.3.128/25"])
+    assert probe_sources(pol) == [
+        ("wan", None, "zone 'wan' owns no address inside 198.18.0.0/15; give --source"),
+        ("lan", "198.18.3.126", None),
+        ("admin", "198.18.3.254", None),
+    ]
