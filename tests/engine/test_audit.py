@@ -49,6 +49,10 @@ def test_without_a_readable_firewall_only_the_listening_checks_run():
         assert result.firewall == () and result.duration == 2.5
         assert [f.id for f in result.findings] == ["FWA001:tcp/6379", "FWA002:web:tcp/8000-8200", "FWA001:tcp/5432"]
         assert {o.check for o in result.checks} == {"FWA001", "FWA002", "FWA004"}
+    # the CIS check needs the firewall view: without one it claims nothing, passed or not
+    cis = Policy(POLICY.path, POLICY.name, POLICY.zones, POLICY.services, require_explicit_rules=True)
+    assert {o.check for o in audit(cis, snapshot(ruleset=None), started_at=1.0).checks} == {"FWA001", "FWA002", "FWA004"}
+    assert "FWA105" in {o.check for o in audit(cis, snapshot(), started_at=1.0).checks}
     assert audit(POLICY, snapshot(ruleset=None), started_at=1.0, notes=("n",)).notes == ("snapshot note", "n")
     assert audit(POLICY, snapshot(host=None), started_at=1.0).notes == ("snapshot note", "ruleset note")
 
