@@ -48,6 +48,7 @@ def test_a_report_without_titles_reads_as_empty_titles():
 
 BAD = [
     ("{\n  nope", "baseline b.json is not valid JSON (line 2)"),
+    ("1" * 5000, "baseline b.json is not valid JSON (line ?)"),  # a number too long to convert: no line known
     ("[" * 100_000 + "]" * 100_000, "baseline b.json is nested too deeply to be an fwaudit report"),
     ("[]", "baseline b.json is not an fwaudit JSON audit report (missing 'schema': 'fwaudit.audit/…')"),
     ('{"findings": []}', "baseline b.json is not an fwaudit JSON audit report (missing 'schema': 'fwaudit.audit/…')"),
