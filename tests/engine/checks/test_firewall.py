@@ -229,8 +229,11 @@ def test_undeclared_exposure_names_the_rule_to_restrict_or_the_accepting_chain_p
     rule1 = origin("input", 1, "tcp dport 8080 accept", file="rules.nft", line=12)
     views = zviews(entry("198.18.0.0/25", (8080, 8080), "accept", (rule1,)),
                    entry("198.18.0.128/25", (8080, 8080), "accept", (rule1,)),
-                   entry("198.18.0.0/24", (9090, 9090), "accept", (POLICY_ACCEPT,)))
-    found, outcomes = run(policy(), [listener(8080, name="web"), listener(9090, name="metrics")], views, "FWA101")
+                   entry("198.18.0.0/24", (9090, 9090), "accept", (POLICY_ACCEPT,)),
+                   entry("198.18.0.0/24", (9090, 9090), "accept", (origin("input", 3, "udp dport 9090 accept"),),
+                         proto="udp"))
+    found, outcomes = run(policy(), [listener(8080, name="web"), listener(9090, name="metrics"),
+                                     listener(9090, "udp", name="stats")], views, "FWA101")
     assert [(f.id, f.message, f.fix, f.location) for f in found] == [
         ("FWA101:lan:tcp/8080",
          "tcp/8080 (web) is reachable from zone lan via eth0 198.18.0.2, which the policy does not allow",
@@ -239,9 +242,14 @@ def test_undeclared_exposure_names_the_rule_to_restrict_or_the_accepting_chain_p
         ("FWA101:lan:tcp/9090",
          "tcp/9090 (metrics) is reachable from zone lan via eth0 198.18.0.2, which the policy does not allow",
          "drop tcp dport 9090 from zone lan (the chain policy accepts it), or declare it", None),
+        ("FWA101:lan:udp/9090",
+         "udp/9090 (stats) is reachable from zone lan via eth0 198.18.0.2, which the policy does not allow",
+         "restrict or remove inet f/input rule 3 ('udp dport 9090 accept') so that udp/9090 is not accepted from "
+         "zone lan, or declare the service for lan", None),
     ]
     assert found[0].evidence.sources == ("198.18.0.0/25", "198.18.0.128/25") and found[0].evidence.rules == (rule1,)
-    assert [(o.subject, o.passed) for o in outcomes] == [("lan tcp/8080", False), ("lan tcp/9090", False)]
+    assert [(o.subject, o.passed) for o in outcomes] == [("lan tcp/8080", False), ("lan tcp/9090", False),
+                                                         ("lan udp/9090", False)]
 
 
 def test_a_location_needs_both_file_and_line():
@@ -282,3 +290,22 @@ def test_latent_holes_list_at_most_eight_ranges_and_count_the_rest():
     (f,), _ = run(pol, [], zviews(*singles[1:], wide), "FWA104")
     assert f.message == ("the firewall admits tcp ports 1001, 1003, 1005, 1007, 1009, 1011, 1013, 2000-2010 from "
                          "zone lan (18 ports) although nothing listens there and the policy does not declare them")
+
+
+def test_a_service_listening_on_loopback_only_is_judged_like_one_not_listening():
+    """Loopback sockets are not reachable through the firewall: a declared service that only
+    listens there is blocked wherever the firewall blocks it, and a port only loopback listens on
+    is still a latent hole."""
+    views = zviews(entry("198.18.0.0/24", (80, 80), "drop", (POLICY_DROP,)),
+                   entry("198.18.0.0/24", (9000, 9000), "accept", (origin("input", 1, "tcp dport 9000 accept"),)))
+    local = [listener(80, address="127.0.0.1"), listener(9000, address="127.0.0.1")]
+    pol = policy(svc("web", 80, ["lan"]))
+    assert [f.id for f in run(pol, local, views, "FWA102")[0]] == ["FWA102:web:lan:tcp/80"]
+    assert [f.ports for f in run(pol, local, views, "FWA104")[0]] == [(9000, 9000)]
+
+
+def test_ports_declared_for_a_zone_are_no_latent_hole_there_but_are_elsewhere():
+    pol = policy(svc("ssh", 22, ["lan"]))
+    accept22 = entry("198.18.0.0/24", (22, 22), "accept", (origin("input", 1, "tcp dport 22 accept"),))
+    assert run(pol, [], zviews(accept22), "FWA104")[0] == []
+    assert [f.id for f in run(pol, [], zviews(accept22, zone="internet"), "FWA104")[0]] == ["FWA104:internet:tcp"]
