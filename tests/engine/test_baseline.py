@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
 from auditor.engine.baseline import drift, parse_baseline_ids
+from auditor.errors import InputError
 from auditor.model.evidence import ServiceDownEvidence
 from auditor.model.finding import Finding, Severity
 from auditor.model.result import Drift
@@ -35,3 +37,43 @@ def test_empty_baseline_makes_everything_new_and_a_clean_run_resolves_everything
 def test_reads_ids_and_titles_of_an_accepted_report():
     text = json.dumps({"schema": "fwaudit.audit/1", "findings": [{"id": "FWA001:tcp/1", "title": "undeclared"}]})
     assert parse_baseline_ids(text, "base.json") == {"FWA001:tcp/1": "undeclared"}
+
+
+def test_a_report_without_titles_reads_as_empty_titles():
+    text = json.dumps({"schema": "fwaudit.audit/2", "findings": [{"id": "FWA002:web:tcp/80"}, {"id": "FWA001:tcp/1",
+                                                                                              "title": "t"}]})
+    assert parse_baseline_ids(text, "b.json") == {"FWA002:web:tcp/80": "", "FWA001:tcp/1": "t"}
+    assert parse_baseline_ids(json.dumps({"schema": "fwaudit.audit/1", "findings": []}), "b.json") == {}
+
+
+BAD = [
+    ("{\n  nope", "baseline b.json is not valid JSON (line 2)"),
+    ("1" * 5000, "baseline b.json is not valid JSON (line ?)"),  # a number too long to convert: no line known
+    ("[" * 100_000 + "]" * 100_000, "baseline b.json is nested too deeply to be an fwaudit report"),
+    ("[]", "baseline b.json is not an fwaudit JSON audit report (missing 'schema': 'fwaudit.audit/…')"),
+    ('{"findings": []}', "baseline b.json is not an fwaudit JSON audit report (missing 'schema': 'fwaudit.audit/…')"),
+    ('{"schema": "fwaudit.fleet/1", "findings": []}',
+     "baseline b.json is not an fwaudit JSON audit report (missing 'schema': 'fwaudit.audit/…')"),
+    ('{"schema": "fwaudit.audit/1"}', "baseline b.json: 'findings' is not a list of findings with text ids"),
+    ('{"schema": "fwaudit.audit/1", "findings": {"id": "x"}}',
+     "baseline b.json: 'findings' is not a list of findings with text ids"),
+    ('{"schema": "fwaudit.audit/1", "findings": ["FWA001:tcp/1"]}',
+     "baseline b.json: 'findings' is not a list of findings with text ids"),
+    ('{"schema": "fwaudit.audit/1", "findings": [{"id": 7, "title": "t"}]}',
+     "baseline b.json: 'findings' is not a list of findings with text ids"),
+    ('{"schema": "fwaudit.audit/1", "findings": [{"id": "FWA001:tcp/1", "title": 7}]}',
+     "baseline b.json: 'findings' is not a list of findings with text ids"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m.split(" ", 2)[2][:40] + str(i) for i, (_, m) in enumerate(BAD)])
+def test_what_is_not_an_accepted_report_is_an_input_error_that_says_what_is_wrong(text, message):
+    with pytest.raises(InputError) as e:
+        parse_baseline_ids(text, "b.json")
+    assert str(e.value) == message
+
+
+def test_the_file_name_is_shown_escaped():
+    with pytest.raises(InputError) as e:
+        parse_baseline_ids("[]", "b\x1b[31m.json")
+    assert str(e.value).startswith("baseline b\\x1b[31m.json is not an fwaudit JSON audit report")

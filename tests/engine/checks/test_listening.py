@@ -12,6 +12,7 @@ from auditor.model.evidence import BindEvidence
 from auditor.model.listener import Listener, Process
 from auditor.model.policy import Policy, Service, Zone
 
+
 def reconcile_listening(policy, listeners):
     """The listening checks only: an audit without a firewall view."""
     return run_checks("audit", CheckInput(policy, tuple(listeners)))
@@ -49,6 +50,11 @@ CASES = [
     ("mapped loopback is loopback", pol(svc("pg", 5432, bind="loopback")), [L(5432, "::ffff:127.0.0.1")], []),
     ("dual-stack wildcard is wider than an address", pol(svc("pg", 5432, bind=(ipaddress.ip_address("198.18.0.2"),))),
      [L(5432, "::", dual=True)], ["FWA004:tcp/5432"]),
+    ("mapped address as its IPv4 address", pol(svc("pg", 5432, bind=(ipaddress.ip_address("198.18.0.2"),))),
+     [L(5432, "::ffff:198.18.0.2")], []),
+    ("mapped address outside the declared ones", pol(svc("pg", 5432, bind=(ipaddress.ip_address("198.18.0.2"),))),
+     [L(5432, "::ffff:198.18.0.3")], ["FWA004:tcp/5432"]),
+    ("range not listening", pol(svc("app", 8000, hi=8100)), [], ["FWA002:app:tcp/8000-8100"]),
     ("specific address as declared", pol(svc("pg", 5432, bind=(ipaddress.ip_address("198.18.0.2"),))),
      [L(5432, "198.18.0.2")], []),
     ("v4 and v6 sockets give one finding", pol(svc("pg", 5432, bind="loopback")),
@@ -80,3 +86,10 @@ def test_ids_do_not_depend_on_order_or_pids():
         renumbered = [Listener(l.protocol, l.family, l.address, l.port, processes=(Process(999, l.processes[0].name, "u"),))
                       for l in perm]
         assert sorted(f.id for f in reconcile_listening(policy, renumbered)[0]) == first
+
+
+def test_what_a_user_reads_of_a_service_range_not_listening():
+    findings, checks = reconcile_listening(pol(svc("app", 8000, hi=8100, procs=["app"])), [])
+    assert [(f.message, f.fix) for f in findings] == [(
+        "app is declared on tcp/8000-8100 but nothing listens there", "start app, or mark it optional (policy line 5)")]
+    assert [(c.check, c.subject, c.passed) for c in checks] == [("FWA002", "app tcp/8000-8100 listening", False)]

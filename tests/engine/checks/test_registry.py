@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.engine.checks import CHECKS, CheckInput, run_checks
+from auditor.engine.checks import CHECKS, CheckInput, registry, run_checks
 from auditor.engine.checks.registry import check
 from auditor.engine.zones import zone_exposures
-from auditor.model.finding import Severity
+from auditor.model.evidence import ServiceDownEvidence
+from auditor.model.finding import CheckInfo, CheckOutcome, Finding, Severity
 from tests.engine.checks import test_firewall as fw
 from tests.engine.checks import test_listening as ls
 
@@ -48,3 +49,42 @@ def test_a_check_is_registered_once_and_documented():
     with pytest.raises(ValueError, match="has no docstring"):
         check("FWA999", "undocumented", Severity.LOW, needs="listening")(lambda data: ())
     assert "FWA999" not in CHECKS
+
+
+def test_registering_a_check_records_what_users_see_of_it_and_runs_it_by_scope_need_and_severity(monkeypatch):
+    monkeypatch.setattr(registry, "CHECKS", {})  # a fresh registry: registration happens here, not at import
+
+    def demo(data):
+        """first line
+        continues here
+
+        How it decides.
+
+        More."""
+        yield Finding("FWA902:b", "FWA902", "demo", Severity.LOW, "m", ServiceDownEvidence(1))
+        yield CheckOutcome("FWA902", "b passed", True)
+        yield Finding("FWA902:a", "FWA902", "demo", Severity.HIGH, "m", ServiceDownEvidence(1))
+
+    def plain(data):
+        """plain check"""
+        yield Finding("FWA901:z", "FWA901", "plain", Severity.LOW, "m", ServiceDownEvidence(1))
+        yield CheckOutcome("FWA901", "z", False)
+
+    assert check("FWA902", "demo", Severity.HIGH, also=(Severity.LOW,), needs="listening",
+                 scopes=("audit", "verify"))(demo) is demo
+    check("FWA901", "plain", Severity.LOW, needs="listening")(plain)
+    check("FWA903", "needs a firewall view", Severity.LOW, needs="firewall")(plain)
+    c = registry.CHECKS["FWA902"]
+    assert c.info == CheckInfo("FWA902", "demo", Severity.HIGH, (Severity.LOW,), ("audit", "verify"), "listening",
+                               "first line continues here",
+                               "first line\ncontinues here\n\nHow it decides.\n\nMore.")
+    assert (c.needs, c.scopes, c.run) == ("listening", frozenset({"audit", "verify"}), demo)
+    p = registry.CHECKS["FWA901"]
+    assert (p.info.scopes, p.info.also, p.info.summary, p.scopes) == (("audit",), (), "plain check", frozenset({"audit"}))
+    assert [x.info.id for x in registry.all_checks()] == ["FWA901", "FWA902", "FWA903"]
+
+    data = CheckInput(fw.policy())
+    findings, outcomes = registry.run_checks("audit", data)
+    assert [f.id for f in findings] == ["FWA902:a", "FWA901:z", "FWA902:b"]  # worst first, then check, then id
+    assert [(o.check, o.subject) for o in outcomes] == [("FWA901", "z"), ("FWA902", "b passed")]  # check order
+    assert [f.id for f in registry.run_checks("verify", data)[0]] == ["FWA902:a", "FWA902:b"]
