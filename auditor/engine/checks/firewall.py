@@ -256,13 +256,15 @@ def _later_leg_note(blocked: Sequence[ExposureEntry]) -> str:
 def _unblock_fix(protocol: str, ports: str, zone: str, blocked: Sequence[ExposureEntry]) -> str:
     """A concrete fix for the packet that is lost: the first one, or a later one of the
     conversation (a reply leaving through an output chain without an ESTABLISHED rule, a
-    client's ACK meeting a NEW-only accept)."""
+    client's ACK meeting a NEW-only accept). Every chain where a later packet is lost is named:
+    IPv4 and IPv6 sources lose their replies in each family's own output chain, and fixing
+    one leaves the other broken."""
+    lost: dict[str, tuple[str, str]] = {}  # where -> (what is lost, the rule to insert), first seen first
     for e in blocked:
         leg = e.failed_leg
         if leg is None or leg.name == "request" or not leg.decided_by:
             continue
         o = leg.decided_by[-1]
-        where = f"{o.table_label} {o.chain}"
         if o.syntax == "iptables":
             family = "ip6tables" if o.family == "ip6" else "iptables"
             rule = f"{family} -t {o.table} -I {o.chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
@@ -270,9 +272,14 @@ def _unblock_fix(protocol: str, ports: str, zone: str, blocked: Sequence[Exposur
             rule = f"nft insert rule {o.family} {o.table} {o.chain} ct state established,related accept"
         what = {"reply": "replies", "reply-data": "the service's data",
                 "client": "the client's later packets"}.get(leg.name, leg.name)
-        return (f"{what} of {protocol}/{ports} are lost in {where}: let established connections through "
-                f"before it, e.g. `{rule}`")
-    return f"allow {protocol} dport {ports} from zone {zone} before the rule that blocks it"
+        lost.setdefault(f"{o.table_label} {o.chain}", (what, rule))
+    if not lost:
+        return f"allow {protocol} dport {ports} from zone {zone} before the rule that blocks it"
+    what = " and ".join(dict.fromkeys(w for w, _ in lost.values()))
+    rules = " and ".join(f"`{r}`" for _, r in lost.values())
+    before = "it" if len(lost) == 1 else "each"
+    return (f"{what} of {protocol}/{ports} are lost in {' and '.join(lost)}: let established connections "
+            f"through before {before}, e.g. {rules}")
 
 
 def _by_zone_protocol(views: Sequence[ZoneExposure]) -> Iterator[tuple[str, str, list[ExposureEntry]]]:

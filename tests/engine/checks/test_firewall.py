@@ -193,6 +193,20 @@ def test_the_established_rule_is_given_in_the_rulesets_own_syntax(family, comman
                      f"before it, e.g. `{command} -t filter -I OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`")
 
 
+def test_replies_lost_in_both_families_output_chains_name_both_fixes():
+    # IPv4 sources lose their replies in iptables' OUTPUT, IPv6 sources in ip6tables': the fix
+    # names both (one alone would leave the other family broken), once each
+    out4, out6 = (origin("OUTPUT", 0, ":OUTPUT DROP", family=f, table="filter", syntax="iptables",
+                         backend="iptables-nft") for f in ("ip", "ip6"))
+    views = zviews(reply_lost("198.18.0.0/25", (80, 80), out4), reply_lost("198.18.0.128/25", (80, 80), out4),
+                   reply_lost("fd00:5::/64", (80, 80), out6))
+    (f,), _ = run(policy(svc("web", 80, ["lan"])), [listener(80)], views, "FWA102")
+    assert f.fix == ("replies of tcp/80 are lost in ip filter OUTPUT and ip6 filter OUTPUT: let established "
+                     "connections through before each, e.g. "
+                     "`iptables -t filter -I OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT` and "
+                     "`ip6tables -t filter -I OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`")
+
+
 def test_a_service_blocked_at_its_first_packet_and_partly_after_it():
     """Sources blocked at the first packet come first, one whose reply is lost (by a leg without
     rules, then by two tables' rules) after: the fix and note come from the lost reply, every
