@@ -103,7 +103,7 @@ def test_zone_owns_only_the_sources_no_more_specific_zone_claims(tmp_path):
 @pytest.mark.parametrize("args,fragment", [
     (["--in-interface", "eth0", "--destination", "198.18.0.1"], "exactly one of --target or --ruleset"),
     (["--ruleset", "RULES", "--in-interface", "eth0"], "--destination is required"),
-    (["--ruleset", "RULES", "--in-interface", "eth0", "--destination", "198.18.0.1", "--source", "2001:db8::/64"],
+    (["--ruleset", "RULES", "--in-interface", "eth0", "--destination", "198.18.0.1", "--source", "fd00:db8::/64"],
      "IPv6 but the destination is IPv4"),
     (["--ruleset", "RULES", "--in-interface", "eth0", "--destination", "198.18.0.1", "--zone", "lan"],
      "--zone needs --policy"),

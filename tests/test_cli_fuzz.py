@@ -41,7 +41,7 @@ argv_text = st.binary(max_size=40).map(lambda b: os.fsdecode(b.replace(b"\0", b"
 values = st.one_of(argv_text, st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=40),
                    st.sampled_from([t for t in TOKENS if "\0" not in t and not any(0xD800 <= ord(c) < 0xE000 for c in t)]),
                    st.sampled_from(["eth0", "198.18.0.2", "198.18.0.2/24", "eth0=198.18.0.2/24", "x=::1/64",
-                                    "=", "eth0=", "=1.2.3.4/8", "2001:db8::1", "0.0.0.0/0", "lan", "internet",
+                                    "=", "eth0=", "=1.2.3.4/8", "fd00:db8::1", "0.0.0.0/0", "lan", "internet",
                                     "json", "text", "junit", "sarif", "prometheus", "high", "info"]))
 
 

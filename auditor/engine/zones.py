@@ -96,6 +96,7 @@ def zone_representatives(policy: Policy, zones: Sequence[str], version: int = 4)
                     candidate = hi - 1 if hi - lo > 1 else lo  # not the broadcast address of a subnet
                     pick = candidate if pick is None else max(pick, candidate)
         if pick is None:
-            raise InputError(f"zone {z!r} owns no address inside 198.18.0.0/15; give --source")
+            labs = " or ".join(str(n) for n in LAB_NETWORKS if n.version == version)
+            raise InputError(f"zone {z!r} owns no address inside {labs}; give --source")
         out[z] = str(ipaddress.IPv4Address(pick) if version == 4 else ipaddress.IPv6Address(pick))
     return out

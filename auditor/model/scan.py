@@ -15,8 +15,9 @@ ProbeState = Literal["open", "closed", "filtered", "open_filtered"]
 ConversationOutcome = Literal["open", "refused", "silent"]
 
 #: Where probes may come from and go to: fwaudit attaches vantage points with these addresses
-#: only (RFC 2544 benchmarking and RFC 3849 documentation ranges), never with real ones.
-LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+#: only — the RFC 2544 benchmarking range and, for IPv6, fd00::/8, the lab ranges fwaudit's own
+#: labs and tests use — never with a host's real ones.
+LAB_NETWORKS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("fd00::/8"))
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class LabCopy:
                 ip = ipaddress.ip_interface(a).ip
                 if not any(ip in n for n in LAB_NETWORKS):
                     raise InputError(f"--prove builds a lab copy of the host and probes it: interface address {a} "
-                                     "must be inside 198.18.0.0/15 (or 2001:db8::/32)")
+                                     "must be inside 198.18.0.0/15 (or fd00::/8)")
         self.listening: frozenset[tuple[Literal["tcp", "udp"], int]] = frozenset(
             {("tcp", p) for p in tcp} | {("udp", p) for p in udp})
         self.ns = Namespace(f"{PROVE_PREFIX}{os.getpid()}")

@@ -54,7 +54,7 @@ class VantagePoint:
         for s in sources:
             a = ipaddress.ip_address(s)
             if not allow_any_source and not any(a in n for n in LAB_NETWORKS):
-                raise InputError(f"source {s} is outside the lab ranges 198.18.0.0/15 and 2001:db8::/32")
+                raise InputError(f"source {s} is outside the lab ranges 198.18.0.0/15 and fd00::/8")
         self.target_path = target_path
         self.sources = sources
         self.destination = destination

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 NUMBERS = ["0", "1", "-1", "65535", "65536", "70000", "0x16", "026", "4294967295", "4294967296", "99999999999999999999",
-           "1:0", "5:1", "0:65535", "1.2.3.4", "256.1.1.1", "198.18.0.0/33", "::1", "2001:db8::/129", "", "abc"]
+           "1:0", "5:1", "0:65535", "1.2.3.4", "256.1.1.1", "198.18.0.0/33", "::1", "fd00:db8::/129", "", "abc"]
 IPTABLES_WORDS = ["!", "-s", "-d", "-p", "-i", "-o", "-m", "-j", "-g", "-f", "--dport", "--sport", "--dports", "tcp",
                   "udp", "icmp", "ipv6-icmp", "all", "ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "-m tcp",
                   "-m state", "--state NEW", "-m conntrack", "--ctstate", "ESTABLISHED,RELATED", "--syn",

@@ -14,7 +14,7 @@ def test_links_addresses_routes_and_forwarding_become_the_host_view():
         links=((3, "eth0", 4), (1, "lo", None), (4, "br0", None)),
         addresses=((1, AF_INET, "127.0.0.1", "127.0.0.1", 8), (3, AF_INET, "198.18.0.2", None, 24),
                    (4, AF_INET, "198.18.9.1", "198.18.9.2", 32),  # point-to-point: the local end counts
-                   (3, AF_INET6, "2001:db8::2", None, 64)),
+                   (3, AF_INET6, "fd00:db8::2", None, 64)),
         routes=((AF_INET, None, 0, 3, "198.18.0.1", 1), (AF_INET, "198.18.0.0", 24, 3, None, 1),
                 (AF_INET6, None, 0, None, None, 7), (AF_INET, "198.18.66.0", 24, None, None, 99)),
         forwarding_v4=True, forwarding_v6=None,
@@ -23,7 +23,7 @@ def test_links_addresses_routes_and_forwarding_become_the_host_view():
     assert [i.name for i in host.interfaces] == ["lo", "eth0", "br0"]  # by link index
     eth0 = host.interface("eth0")
     assert eth0 is not None and eth0.bridge == "br0"
-    assert [str(a) for a in eth0.addresses] == ["198.18.0.2/24", "2001:db8::2/64"]
+    assert [str(a) for a in eth0.addresses] == ["198.18.0.2/24", "fd00:db8::2/64"]
     assert [str(a) for a in host.interface("br0").addresses] == ["198.18.9.2/32"]
     assert [(str(r.destination), r.device, r.gateway, r.type) for r in host.routes] == [
         ("0.0.0.0/0", "eth0", "198.18.0.1", "unicast"), ("198.18.0.0/24", "eth0", None, "unicast"),

@@ -63,7 +63,7 @@ NFT = """table inet fw {
     type filter hook input priority -5; policy accept;
     ip saddr @admins tcp dport 22 accept
     tcp dport vmap @svc
-    ip6 saddr 2001:db8::/32 udp dport { 500, 4500 } accept
+    ip6 saddr fd00:db8::/32 udp dport { 500, 4500 } accept
     meta l4proto tcp ct state new limit rate 10/second log prefix "new "
     ip saddr . tcp dport { 198.18.0.7 . 5432 } accept
     fib daddr type local tcp dport 9000-9100 reject with icmpx admin-prohibited
@@ -118,7 +118,7 @@ EXPECTED_NFT = {
         rule(FamilyMatch(4), A("saddr", "198.18.9.0/24", "198.18.10.5", set_name="admins"), proto("tcp"), dport(22),
              ACCEPT),
         rule(proto("tcp"), VerdictMap(("dport",), ((((25, 25),), DROP), (((587, 587),), ACCEPT)), set_name="svc")),
-        rule(FamilyMatch(6), A("saddr", "2001:db8::/32"), proto("udp"), dport(500, 4500), ACCEPT),
+        rule(FamilyMatch(6), A("saddr", "fd00:db8::/32"), proto("udp"), dport(500, 4500), ACCEPT),
         rule(proto("tcp"), ConntrackStateMatch(frozenset({"new"})), NondeterministicMatch("limit", ""),
              EffectStatement("log")),
         rule(FamilyMatch(4), proto("tcp"),

@@ -131,7 +131,7 @@ def test_ipv6_files_without_header_are_not_read_as_ipv4(tmp_path):
 def test_family_is_decided_by_what_each_tool_would_load(tmp_path):
     v4 = write(tmp_path, "v4", "*filter\n-A INPUT -s 198.18.0.0/24 -p icmp --icmp-type echo-request -j ACCEPT\nCOMMIT\n")
     assert detect_format(open(v4).read()) == "iptables"
-    both = write(tmp_path, "both", "*filter\n-A INPUT -s 198.18.0.1 -j ACCEPT\n-A INPUT -s 2001:db8::1 -j ACCEPT\n"
+    both = write(tmp_path, "both", "*filter\n-A INPUT -s 198.18.0.1 -j ACCEPT\n-A INPUT -s fd00:db8::1 -j ACCEPT\n"
                                    "COMMIT\n")
     with pytest.raises(LocatedInputError, match="IPv6 address"):
         read_ruleset_files([both])  # neither tool loads it: the reading that got further reports

@@ -35,7 +35,7 @@ for p in range(1001, 1031): tcp(A4, "0.0.0.0", p)
 tcp(A4, "127.0.0.1", 1031); tcp(A4, "198.18.44.1", 1032)
 for p in range(2001, 2021): tcp(A6, "::", p, v6only=1)
 for p in range(2021, 2026): tcp(A6, "::", p, v6only=0)
-tcp(A6, "::1", 2026); tcp(A6, "::ffff:127.0.0.1", 2027); tcp(A6, "2001:db8:44::1", 2028)
+tcp(A6, "::1", 2026); tcp(A6, "::ffff:127.0.0.1", 2027); tcp(A6, "fd00:db8:44::1", 2028)
 for p in range(3001, 3021): udp(A4, "0.0.0.0", p)
 udp(A4, "127.0.0.1", 3021); udp(A4, "0.0.0.0", 3022, dev="fwv0")
 udp(A6, "::", 3023, v6only=1); udp(A6, "::", 3024, v6only=0); udp(A6, "::1", 3025)
@@ -73,7 +73,7 @@ def _ours(listeners) -> set[tuple]:
 def busy(netns):
     netns.exec(["ip", "link", "add", "fwv0", "type", "veth", "peer", "name", "fwv1"])
     netns.exec(["ip", "addr", "add", "198.18.44.1/24", "dev", "fwv0"])
-    netns.exec(["ip", "addr", "add", "2001:db8:44::1/64", "dev", "fwv0", "nodad"])
+    netns.exec(["ip", "addr", "add", "fd00:db8:44::1/64", "dev", "fwv0", "nodad"])
     netns.exec(["ip", "link", "set", "fwv0", "up"])
     proc = netns.spawn([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"

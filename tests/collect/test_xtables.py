@@ -76,7 +76,7 @@ def test_ipset_save_parsing():
     text = """create admins hash:net family inet hashsize 1024 maxelem 65536
 add admins 198.18.7.0/24
 create svc6 hash:ip,port family inet6 hashsize 1024 maxelem 65536
-add svc6 2001:db8::1,tcp:22
+add svc6 fd00:db8::1,tcp:22
 create ex hash:net family inet
 add ex 198.18.0.0/16
 add ex 198.18.5.0/24 nomatch

@@ -63,10 +63,10 @@ def test_a_probe_for_a_container_address_arrives_on_the_interface_holding_it():
     host = HostContext(interfaces=(
         Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
         Interface("eth0", (ipaddress.ip_interface("198.18.64.2/24"),)),
-        Interface("eth1", (ipaddress.ip_interface("198.18.60.3/24"), ipaddress.ip_interface("2001:db8:60::3/64"))),
+        Interface("eth1", (ipaddress.ip_interface("198.18.60.3/24"), ipaddress.ip_interface("fd00:db8:60::3/64"))),
     ))
     assert arrival_interface(host, "198.18.60.3", "container:web") == "eth1"
-    assert arrival_interface(host, "2001:db8:60::3", "container:web") == "eth1"
+    assert arrival_interface(host, "fd00:db8:60::3", "container:web") == "eth1"
     assert arrival_interface(host, "198.18.64.2", "container:web") == "eth0"
     with pytest.raises(InputError, match="198.18.60.4 is not an address of container:web"):
         arrival_interface(host, "198.18.60.4", "container:web")

@@ -281,7 +281,7 @@ def test_udp_is_evaluated_separately_and_ipv6_needs_v6_tables():
     r = rule("INPUT", ProtocolMatch(frozenset({17})), PortMatch("dport", ((53, 53),)), ACCEPT)
     exp = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], protocols=("tcp", "udp"))
     assert at(exp, 53, protocol="udp").verdict == "accept" and at(exp, 53).verdict == "drop"
-    v6 = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], sources=("2001:db8::/64",), dest="2001:db8::1")
+    v6 = verdicts([ipt("filter", base("INPUT", "input", 0, "drop", r))], sources=("fd00:db8::/64",), dest="fd00:db8::1")
     assert at(v6, 53).verdict == "accept"  # no ip6 table: nothing filters IPv6
 
 
@@ -289,7 +289,7 @@ def test_source_in_other_family_is_an_input_error():
     from auditor.errors import InputError
 
     with pytest.raises(InputError):
-        verdicts([], sources=("2001:db8::/64",))
+        verdicts([], sources=("fd00:db8::/64",))
 
 
 # -- orders the kernel does not reveal: at most 64 are evaluated -----------------------------------

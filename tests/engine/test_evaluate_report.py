@@ -58,8 +58,8 @@ def test_a_two_address_source_keeps_its_prefix_length():
 def test_bad_sources_are_input_errors_that_say_what_is_wrong():
     with pytest.raises(InputError, match=r"invalid source 'nonsense': expected an address or CIDR"):
         evaluate([], sources=("nonsense",))
-    with pytest.raises(InputError, match=r"source 2001:db8::/64 is IPv6 but the destination is IPv4"):
-        evaluate([], sources=("2001:db8::/64",))
+    with pytest.raises(InputError, match=r"source fd00:db8::/64 is IPv6 but the destination is IPv4"):
+        evaluate([], sources=("fd00:db8::/64",))
 
 
 # -- entries ---------------------------------------------------------------------------------------

@@ -36,18 +36,18 @@ def test_a_zone_owns_all_its_networks_minus_more_specific_zones():
 def test_views_for_every_zone_on_every_routable_address_of_its_family():
     """IPv6-only zones are evaluated even without IPv4 zones; loopback, link-local addresses and
     the lo interface (also when it carries a service address) are not arrival points."""
-    pol = policy(v6net=["2001:db8::/32"], world6=["::/0"])
+    pol = policy(v6net=["fd00:db8::/32"], world6=["::/0"])
     host = HostContext(interfaces=(
-        iface("lo", "127.0.0.1/8", "::1/128", "198.18.99.1/32", "2001:db8:99::1/128"),
-        iface("eth0", "198.18.0.2/24", "fe80::2/64", "2001:db8::2/64"),
-        iface("eth1", "2001:db8:1::2/64"),
+        iface("lo", "127.0.0.1/8", "::1/128", "198.18.99.1/32", "fd00:db8:99::1/128"),
+        iface("eth0", "198.18.0.2/24", "fe80::2/64", "fd00:db8::2/64"),
+        iface("eth1", "fd00:db8:1::2/64"),
     ))
     views = zone_exposures(Ruleset(), host, pol, target="netns:t")
     assert sorted((v.zone, v.exposure.in_interface, v.exposure.destination, v.exposure.target) for v in views) == [
-        ("v6net", "eth0", "2001:db8::2", "netns:t"), ("v6net", "eth1", "2001:db8:1::2", "netns:t"),
-        ("world6", "eth0", "2001:db8::2", "netns:t"), ("world6", "eth1", "2001:db8:1::2", "netns:t")]
+        ("v6net", "eth0", "fd00:db8::2", "netns:t"), ("v6net", "eth1", "fd00:db8:1::2", "netns:t"),
+        ("world6", "eth0", "fd00:db8::2", "netns:t"), ("world6", "eth1", "fd00:db8:1::2", "netns:t")]
     sources = {v.zone: {e.source for e in v.exposure.entries} for v in views}
-    assert sources["v6net"] == {"2001:db8::/32"} and "2001:db8::/32" not in sources["world6"]
+    assert sources["v6net"] == {"fd00:db8::/32"} and "fd00:db8::/32" not in sources["world6"]
 
 
 def test_a_zone_is_probed_from_the_highest_usable_lab_address_it_owns():
@@ -67,9 +67,9 @@ def test_a_zone_is_probed_from_the_highest_usable_lab_address_it_owns():
 
 
 def test_an_ipv6_representative_comes_from_the_ipv6_lab_range():
-    pol = policy(dual=["198.18.4.0/24", "2001:db8:4::/48"], v6=["2001:db8:5::/48"])
+    pol = policy(dual=["198.18.4.0/24", "fd00:db8:4::/48"], v6=["fd00:db8:5::/48"])
     assert zone_representatives(pol, ["dual", "v6"], 6) == {
-        "dual": "2001:db8:4:ffff:ffff:ffff:ffff:fffe", "v6": "2001:db8:5:ffff:ffff:ffff:ffff:fffe"}
+        "dual": "fd00:db8:4:ffff:ffff:ffff:ffff:fffe", "v6": "fd00:db8:5:ffff:ffff:ffff:ffff:fffe"}
     assert zone_representatives(pol, ["dual"]) == {"dual": "198.18.4.254"}  # IPv4 unless asked
 
 

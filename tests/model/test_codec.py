@@ -54,7 +54,7 @@ def test_any_evidence_round_trips_exactly(evidence):
 
 
 def _snapshot(ruleset: Ruleset) -> HostSnapshot:
-    host = offline_host({"eth0": ["198.18.0.2/24", "2001:db8::2/64"]}, forwarding=True)
+    host = offline_host({"eth0": ["198.18.0.2/24", "fd00:db8::2/64"]}, forwarding=True)
     return HostSnapshot("files", 1.5, "0", (Listener("tcp", "ipv4", "0.0.0.0", 22, processes=(Process(1, "sshd", "root"),)),),
                         ruleset, host, ("a note",))
 

@@ -18,7 +18,7 @@ def listener(port, proto="tcp", family="ipv4", address=None, dual=False, name="d
     (listener(1, family="ipv6", dual=True), "198.18.0.2", True),
     (listener(1, family="ipv6", dual=False), "198.18.0.2", False),
     (listener(1, family="ipv6", address="::ffff:198.18.0.2"), "198.18.0.2", True),
-    (listener(1, family="ipv6"), "2001:db8::2", True),
+    (listener(1, family="ipv6"), "fd00:db8::2", True),
     (listener(1, address="127.0.0.1"), "198.18.0.2", False),
     (listener(1, address="127.0.0.1"), "127.0.0.1", True),
 ])

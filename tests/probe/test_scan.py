@@ -302,8 +302,8 @@ def test_udp_scan_under_ulimit_n_1024_covers_every_port_without_emfile(target):
     (["--source", "198.18.80.53", "--bridge", "eth0"], "is a veth link, not a bridge"),
     (["--source", "198.18.80.53", "--bridge", "x" * 300], "is not an interface name"),
     (["--source", "198.18.80.53", "--destination", "abc"], "--destination 'abc' is not an IP address"),
-    (["--source", "2001:db8::5"], "is IPv6 but the destination 198.18.80.1 is IPv4"),
-    (["--source", "198.18.80.53", "--destination", "2001:db8::1"], "is IPv4 but the destination"),
+    (["--source", "fd00:db8::5"], "is IPv6 but the destination 198.18.80.1 is IPv4"),
+    (["--source", "198.18.80.53", "--destination", "fd00:db8::1"], "is IPv4 but the destination"),
     (["--source", "abc"], "--source 'abc' is not an IP address"),
     (["--source", "198.18.80.53", "--ports", "٨٠"], "invalid port spec"),
 ])

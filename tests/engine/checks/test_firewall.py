@@ -32,7 +32,7 @@ from auditor.model.ruleset import (
 HOST = HostContext(
     interfaces=(
         Interface("lo", (ipaddress.ip_interface("127.0.0.1/8"),)),
-        Interface("eth0", (ipaddress.ip_interface("198.18.0.2/24"), ipaddress.ip_interface("2001:db8::2/64"))),
+        Interface("eth0", (ipaddress.ip_interface("198.18.0.2/24"), ipaddress.ip_interface("fd00:db8::2/64"))),
     ),
     forwarding_v4=False, forwarding_v6=False,
 )
