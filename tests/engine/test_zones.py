@@ -81,6 +81,9 @@ def test_a_zone_without_a_lab_address_or_not_defined_cannot_be_probed_from():
     with pytest.raises(InputError) as e:
         zone_representatives(pol, ["v6"])
     assert e.value.message == "zone 'v6' owns no address inside 198.18.0.0/15; give --source"
+    with pytest.raises(InputError) as e:  # for IPv6, the IPv6 lab range is named
+        zone_representatives(policy(doc=["2001:db8::/32"]), ["doc"], 6)
+    assert e.value.message == "zone 'doc' owns no address inside fd00::/8; give --source"
     with pytest.raises(InputError) as e:
         zone_representatives(pol, ["lan", "dmz"])
     assert e.value.message == "zone 'dmz' is not defined in p.yaml"
