@@ -238,6 +238,15 @@ def test_flush_and_zero_without_a_chain_are_accepted():
     ("-A INPUT -j DROP\n-D INPUT -j ACCEPT", 3, "bad rule (does a matching rule exist in that chain?)"),
     ("-A INPUT -j DROP\n-C INPUT -j ACCEPT", 3, "bad rule (does a matching rule exist in that chain?)"),
     ("-A NOPE -j ACCEPT", 2, "chain 'NOPE' does not exist"),
+    # an empty name is a name (both variants refuse every one of these, measured)
+    ('-A "" -j ACCEPT', 2, "chain '' does not exist"),
+    ('-P "" DROP', 2, "bad built-in chain name ''"),
+    ('-P INPUT ""', 2, "bad policy name '' (ACCEPT or DROP)"),
+    ('-E "" x', 2, "chain '' does not exist"),
+    ('-N a\n-A a -j DROP\n-F ""', 4, "chain '' does not exist"),
+    ('-N a\n-X ""', 3, "chain '' does not exist"),
+    (':INPUT ACCEPT [0:0]\n-Z ""', 3, "chain '' does not exist"),
+    ('-N ""', 2, "chain name '' may not clash with a target name"),
 ])
 def test_command_refusals_name_what_and_where(body, line, message):
     e = refused(f"*filter\n{body}\nCOMMIT\n")
