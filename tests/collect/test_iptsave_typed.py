@@ -18,6 +18,8 @@ from auditor.model.ruleset import (
     AddressMatch,
     InterfaceMatch,
     NamedSet,
+    NondeterministicMatch,
+    SetElementMatch,
     PortMatch,
     ProtocolMatch,
     UnknownMatch,
@@ -85,7 +87,31 @@ def test_fragments_negations_and_lone_destinations(rule, matches):
 def test_a_rule_without_comment_has_none_and_the_origin_is_iptables_syntax():
     (r,) = load("-A INPUT -p tcp -j ACCEPT").chain("INPUT").rules
     assert r.comment is None
-    assert (r.origin.syntax, r.origin.handle, r.origin.table, r.origin.chain) == ("iptables", None, "filter", "INPUT")
+    assert (r.origin.backend, r.origin.family, r.origin.syntax, r.origin.handle, r.origin.table, r.origin.chain) == (
+        "file", "ip", "iptables", None, "filter", "INPUT")
+    (r,) = load("-A OUTPUT -p tcp -j ACCEPT", version=6, backend="iptables-legacy").chain("OUTPUT").rules
+    assert (r.origin.backend, r.origin.family, r.origin.chain, r.origin.position) == (
+        "iptables-legacy", "ip6", "OUTPUT", 1)
+
+
+def test_a_set_the_ruleset_fills_itself_is_a_dynamic_match():
+    sets = {"seen": IpsetInfo("seen", "hash:ip", 4, ("198.18.0.7",)),
+            "fixed": IpsetInfo("fixed", "hash:ip", 4, ("198.18.0.8",))}
+    text = ("*filter\n-A INPUT -m set --match-set seen src -j ACCEPT\n-A INPUT -m set --match-set fixed src -j ACCEPT\n"
+            "-A INPUT -p tcp --dport 22 -j SET --add-set seen src\nCOMMIT\n")
+    (t,) = parse_iptables_save(text, version=4, backend="file", ipsets=sets)
+    (seen,), (fixed,) = (r.matches for r in t.chain("INPUT").rules[:2])
+    assert seen == NondeterministicMatch(
+        "dynamic set", "-m set --match-set seen src (filled by the ruleset's own -j SET)")
+    assert fixed == SetElementMatch("fixed", ("saddr",), ((net("198.18.0.8/32"),),), 4)
+    assert sets["seen"].filled_by_rules is False  # the caller's description is left as it was
+
+
+def test_an_inverted_protocol_is_not_the_protocol_a_target_needs():
+    e = refused("*filter\n-A INPUT ! -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n")  # refused (measured)
+    assert e.line == 2 and "-p tcp" in e.detail
+    (r,) = load("-A INPUT -p tcp -j REJECT --reject-with tcp-reset").chain("INPUT").rules
+    assert r.statements == (Verdict("reject", detail="tcp-reset"),)
 
 
 def test_a_value_that_looks_like_an_address_option_is_not_taken_for_one():
@@ -334,3 +360,10 @@ def test_a_deep_diamond_of_jumps_is_checked_in_linear_time():
     body.append("-A l23b -j DROP")
     t = load("\n".join(body))
     assert len(t.chains) == 3 + 48 and t.chain("l23b").rules[0].statements == (Verdict("drop"),)
+
+
+def test_a_long_message_is_given_whole():
+    # chain names reach 28 characters; a message naming two of them is still shown in full
+    a, b = "a" * 27 + "z", "b" * 27 + "y"
+    e = refused(f"*filter\n-N {a}\n-N {b}\n-A {b} -j {a}\n-X {a}\nCOMMIT\n")
+    assert (e.line, e.detail) == (5, f"cannot delete chain {a}: chain {b} refers to it")
