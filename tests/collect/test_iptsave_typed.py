@@ -19,9 +19,9 @@ from auditor.model.ruleset import (
     InterfaceMatch,
     NamedSet,
     NondeterministicMatch,
-    SetElementMatch,
     PortMatch,
     ProtocolMatch,
+    SetElementMatch,
     UnknownMatch,
     Verdict,
 )
