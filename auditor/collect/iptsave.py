@@ -246,11 +246,11 @@ class _Reader:
             table.chains[cmd.chain or ""] = _ChainState(cmd.chain or "", False, None, lineno)
         elif op == "X":
             self._delete_chains(table, cmd.chain)
-        elif op == "F":
-            for chain in ([table.chain(cmd.chain)] if cmd.chain else table.chains.values()):
+        elif op == "F":  # an empty name ('-F ""') is a chain that does not exist, not "every chain"
+            for chain in ([table.chain(cmd.chain)] if cmd.chain is not None else table.chains.values()):
                 chain.entries.clear()
         elif op in "ZLS":
-            if cmd.chain:
+            if cmd.chain is not None:
                 table.chain(cmd.chain)
         elif op == "E":
             self._rename(table, cmd.chain or "", cmd.argument or "")
@@ -291,7 +291,7 @@ class _Reader:
                     del rules[at]
 
     def _delete_chains(self, table: _TableState, name: str | None) -> None:
-        if name:
+        if name is not None:
             chain = table.chain(name)
             if chain.builtin:
                 return  # iptables-nft accepts and ignores it

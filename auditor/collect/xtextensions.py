@@ -282,8 +282,9 @@ def target_extension(name: str, version: int) -> Extension | None:
 
 
 def is_target_name(name: str) -> bool:
-    """Names a chain may not take (``assert_valid_chain_name``)."""
-    return name in TARGETS or name in STANDARD_TARGETS or name == "standard"
+    """Names a chain may not take (``assert_valid_chain_name``): libxtables finds the standard
+    target under the empty name too, so ``-N ""`` is refused as a clash."""
+    return name in TARGETS or name in STANDARD_TARGETS or name in ("standard", "")
 
 
 # ---------------------------------------------------------------------------------------------
