@@ -124,8 +124,8 @@ def test_nat_targets():
     assert r.statements == (NatStatement("dnat", net("198.18.3.2/32"), 4, (8080, 8080)),)
     r = one("-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 8080", table="nat")
     assert r.statements == (NatStatement("redirect", ports=(8080, 8080)),)
-    r = one("-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination [2001:db8::2]:443", table="nat", version=6)
-    a = int(ipaddress.ip_address("2001:db8::2"))
+    r = one("-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination [fd00:db8::2]:443", table="nat", version=6)
+    a = int(ipaddress.ip_address("fd00:db8::2"))
     assert r.statements == (NatStatement("dnat", (a, a), 6, (443, 443)),)
 
 
@@ -150,10 +150,10 @@ def test_ipset_match_uses_members():
 
 
 def test_ipv6_rules():
-    (t,) = parse_iptables_save("*filter\n:INPUT DROP [0:0]\n-A INPUT -s 2001:db8::/32 -p ipv6-icmp -j ACCEPT\nCOMMIT\n",
+    (t,) = parse_iptables_save("*filter\n:INPUT DROP [0:0]\n-A INPUT -s fd00:db8::/32 -p ipv6-icmp -j ACCEPT\nCOMMIT\n",
                                version=6, backend="file", source="r6.rules")
     r = t.chains[0].rules[0]
-    assert t.family == "ip6" and r.matches[0] == AddressMatch("saddr", 6, (net("2001:db8::/32"),))
+    assert t.family == "ip6" and r.matches[0] == AddressMatch("saddr", 6, (net("fd00:db8::/32"),))
     assert (r.origin.file, r.origin.line) == ("r6.rules", 3)
 
 
@@ -163,7 +163,7 @@ def test_ipv6_rules():
     ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", 4, "COMMIT expected"),
     ("*filter\n:INPUT ACCEPT [0:0]\n\n-A INPUT --bogus 1 -j ACCEPT\nCOMMIT\n", 4, "unknown option"),
     ("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n", 2, "policy"),
-    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1 -j ACCEPT\nCOMMIT\n", 3, "IPv6 address"),
+    ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s fd00:db8::1 -j ACCEPT\nCOMMIT\n", 3, "IPv6 address"),
     ("*bogus\nCOMMIT\n", 1, "unknown table"),
 ])
 def test_file_errors_name_the_line(text, line, fragment):
@@ -335,7 +335,7 @@ def test_values_and_places_iptables_restore_refuses(table, rule, fragment):
 
 def test_a_v4_file_with_an_ipv6_address_is_an_error_not_a_crash():
     with pytest.raises(LocatedInputError, match="IPv6 address"):
-        parse_iptables_save("*nat\n-A PREROUTING -s 2001:db8::1 -p tcp -j DNAT --to-destination 198.18.0.2:80\n"
+        parse_iptables_save("*nat\n-A PREROUTING -s fd00:db8::1 -p tcp -j DNAT --to-destination 198.18.0.2:80\n"
                             "COMMIT\n", version=4, backend="file")
 
 
