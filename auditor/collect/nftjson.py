@@ -594,6 +594,8 @@ def _match(m: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> l
         values = [_compare_range(op, right, fld)]
     elif isinstance(right, str) and right.startswith("@"):
         return deps + [_named_set_match(fld, right[1:], neg, sets)]
+    elif fld == "tcpflags" and isinstance(right, list):
+        values = [right]  # one value: these flags together
     else:
         values = _values(right)
     try:
