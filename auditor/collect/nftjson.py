@@ -591,6 +591,9 @@ def _match(m: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> l
             raise _Unsupported
         return [ConntrackDirectionMatch(right, neg)]
     if op in ("<", ">", "<=", ">="):
+        if fld not in _RANGE_FIELDS:
+            # "icmp type < 3", "meta pkttype > 1": the model types these fields by name only
+            raise _Unsupported(tuple(deps))
         values = [_compare_range(op, right, fld)]
     elif isinstance(right, str) and right.startswith("@"):
         return deps + [_named_set_match(fld, right[1:], neg, sets)]
@@ -602,6 +605,10 @@ def _match(m: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> l
         return deps + [_typed(fld, values, neg, op, family)]
     except _Unsupported as e:
         raise _Unsupported(tuple(_dedupe(deps + list(e.deps)))) from None
+
+
+# Fields whose matches hold ranges: the ones a comparison (<, >, <=, >=) can be typed on.
+_RANGE_FIELDS = frozenset({"saddr4", "daddr4", "saddr6", "daddr6", "sport", "dport", "ctorig_dport", "ctorig_sport"})
 
 
 def _values(right: Any) -> list[Any]:

@@ -399,6 +399,25 @@ def test_ports(op, right, match):
     assert rule(M(P("tcp", "dport"), right, op)).matches == (TCP, match)
 
 
+@pytest.mark.parametrize("left, kept", [
+    (P("icmp", "type"), (ProtocolMatch(frozenset({1})),)), ({"meta": {"key": "pkttype"}}, ()),
+    ({"ct": {"key": "state"}}, ()), ({"fib": {"result": "type", "flags": ["daddr"]}}, ()),
+    ({"meta": {"key": "l4proto"}}, ()), ({"meta": {"key": "mark"}}, ()), ({"meta": {"key": "iifname"}}, ()),
+    ({"ct": {"key": "ip saddr", "dir": "original"}}, ()),
+])
+def test_comparisons_on_fields_typed_by_name_are_unknown(left, kept):
+    for op in ("<", ">", "<=", ">="):
+        e = M(left, 3, op)
+        assert rule(e).matches == kept + (UnknownMatch(frag(e)),)
+
+
+def test_comparisons_on_original_ports():
+    e = M({"ct": {"key": "proto-dst", "dir": "original"}}, 1024, "<")
+    assert rule(e).matches == (ConntrackOriginalMatch("dport", ((0, 1023),)),)
+    e = M({"ct": {"key": "proto-src", "dir": "original"}}, 1024, ">")
+    assert rule(e).matches == (ConntrackOriginalMatch("sport", ((1025, 65535),)),)
+
+
 @pytest.mark.parametrize("right", ["no-such-service", {"prefix": {"addr": "1", "len": 1}}, 2.5,
                                    {"range": [1, "x"]}])
 def test_ports_nothing_can_read_keep_their_protocol(right):
