@@ -306,6 +306,7 @@ def test_a_missing_mangle_key_is_unknown():
     ("snat", {"addr": {"range": ["198.18.0.1", "198.18.0.9"]}, "port": 9, "family": "ip"},
      NatStatement("snat", (ip4("198.18.0.1"), ip4("198.18.0.9")), 4, (9, 9))),
     ("dnat", {"addr": "fd00::1", "flags": []}, NatStatement("dnat", (0xFD00 << 112 | 1,) * 2, 6)),
+    ("snat", {"port": {"range": [5, 6]}}, NatStatement("snat", None, None, (5, 6))),
 ])
 def test_nat_statements(kind, value, statement):
     assert rule({kind: value}).statements == (statement,)
@@ -347,8 +348,17 @@ def test_nat_maps():
         (((ip4("198.18.0.1"),) * 2,), (ip4("198.18.1.1"),) * 2, (5, 5)),), 4, "m"),)
     r = rule({"redirect": {"port": dport_map({"set": [[80, 8080]]})}}, family="ip")
     assert r.statements == (NatMapStatement("redirect", ("dport",), ((((80, 80),), None, (8080, 8080)),), None, None),)
-    r = rule({"dnat": {"port": dport_map({"set": [[80, 8080]]})}}, family="ip6")
-    assert r.statements == (NatMapStatement("dnat", ("dport",), ((((80, 80),), None, (8080, 8080)),), 6, None),)
+    # in an inet table without a family named, the version comes from the addresses
+    r = rule({"dnat": {"addr": dport_map({"set": [[80, "255.255.255.255"]]})}}, family="inet")
+    assert r.statements == (NatMapStatement("dnat", ("dport",), ((((80, 80),), (0xFFFFFFFF,) * 2, None),), 4, None),)
+    # the version of a port-only map comes from the family nft names, or the table's
+    for table, named, version in (("ip6", None, 6), ("ip", None, 4), ("inet", "ip", 4), ("inet", "ip6", 6),
+                                  ("inet", None, None), ("ip", "ip6", 6)):
+        value: dict[str, Any] = {"port": dport_map({"set": [[80, 8080]]})}
+        if named:
+            value["family"] = named
+        assert rule({"dnat": value}, family=table).statements == (
+            NatMapStatement("dnat", ("dport",), ((((80, 80),), None, (8080, 8080)),), version, None),), (table, named)
 
 
 @pytest.mark.parametrize("value, keeps_protocol", [
@@ -411,11 +421,18 @@ def test_comparisons_on_fields_typed_by_name_are_unknown(left, kept):
         assert rule(e).matches == kept + (UnknownMatch(frag(e)),)
 
 
+def test_none_of_these_bits_on_a_field_without_bits_is_unknown():
+    e = M(DPORT, [1, 2], "!")
+    assert rule(e).matches == (TCP, UnknownMatch(frag(e)))
+
+
 def test_comparisons_on_original_ports():
     e = M({"ct": {"key": "proto-dst", "dir": "original"}}, 1024, "<")
     assert rule(e).matches == (ConntrackOriginalMatch("dport", ((0, 1023),)),)
     e = M({"ct": {"key": "proto-src", "dir": "original"}}, 1024, ">")
     assert rule(e).matches == (ConntrackOriginalMatch("sport", ((1025, 65535),)),)
+    e = M({"ct": {"key": "proto-dst", "dir": "original"}}, 1024, ">=")
+    assert rule(e).matches == (ConntrackOriginalMatch("dport", ((1024, 65535),)),)
 
 
 @pytest.mark.parametrize("right", ["no-such-service", {"prefix": {"addr": "1", "len": 1}}, 2.5,
@@ -458,6 +475,8 @@ def test_addresses_nothing_can_read_are_unknown(right):
      ConntrackOriginalMatch("daddr", ((ip4("198.18.0.0"), ip4("198.18.0.255")),), 4)),
     ({"ct": {"key": "ip6 daddr", "dir": "original"}}, {"set": [{"range": ["fd00::1", "fd00::2"]}]},
      ConntrackOriginalMatch("daddr", ((0xFD00 << 112 | 1, 0xFD00 << 112 | 2),), 6)),
+    ({"ct": {"key": "ip6 saddr", "dir": "original"}}, {"set": [{"prefix": {"addr": "fd00::", "len": 127}}]},
+     ConntrackOriginalMatch("saddr", ((0xFD00 << 112, 0xFD00 << 112 | 1),), 6)),
     ({"ct": {"key": "proto-src", "dir": "original"}}, 7, ConntrackOriginalMatch("sport", ((7, 7),))),
     ({"ct": {"key": "proto-dst", "dir": "original"}}, ">", None),
     ({"ct": {"key": "proto-dst", "dir": "reply"}}, 7, None),
