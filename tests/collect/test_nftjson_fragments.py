@@ -160,6 +160,10 @@ def test_rules_know_where_they_come_from():
     o = second.origin
     assert (o.position, o.text, o.handle, o.file, o.line) == (2, '[{"drop":null}]', None, "/etc/inc.nft", 7)
     assert (first.comment, second.comment) == (None, "why")
+    bare = doc([])
+    bare["nftables"][-1]["rule"].pop("expr")
+    (t,), _ = tables_from_nft_json(bare)
+    assert t.chains[0].rules[0].origin.text == "[]" and t.chains[0].rules[0].matches == ()
     live, _ = tables_from_nft_json(doc([{"accept": None}]), source="x")
     assert live[0].chains[0].rules[0].origin.file is None and live[0].chains[0].line is None
 
@@ -546,6 +550,7 @@ def test_raw_payload_and_numgen():
     ({"&": [P("tcp", "flags"), ["syn", "ack"]]}, "syn", "==", TcpFlagsMatch(0x12, 0x02)),
     ({"&": [P("tcp", "flags"), [2, "fin"]]}, [], "==", TcpFlagsMatch(0x03, 0)),
     ({"&": [P("tcp", "flags"), 0x12]}, 0, "!=", TcpFlagsMatch(0x12, 0, True)),
+    ({"&": [P("tcp", "flags"), ["fin", "syn"]]}, 1, "==", TcpFlagsMatch(0x03, 0x01)),
     ({"&": [P("tcp", "flags"), "syn"]}, "syn", "!=", TcpFlagsMatch(0x02, 0x02, True)),
 ])
 def test_tcp_flags(left, right, op, match):
@@ -694,6 +699,10 @@ def test_concatenations():
              sets=({"name": "c", "type": ["ipv4_addr", "ipv4_addr"],
                     "elem": [{"elem": {"val": {"concat": ["198.18.0.1", "198.18.0.2"]}}}]},))
     assert r.matches == (V4, SetElementMatch("c", ("saddr", "daddr"), (((ONE, ONE), (ONE + 1, ONE + 1)),), 4))
+    r = rule(M({"concat": [SADDR, DPORT]}, elements(("198.18.0.1", "ssh"))))
+    assert r.matches == (V4, TCP, SetElementMatch("anonymous", ("saddr", "dport"), (((ONE, ONE), (22, 22)),), 4))
+    r = rule(M({"concat": [SADDR, DPORT]}, "@e"), sets=({"name": "e", "type": ["ipv4_addr", "inet_service"]},))
+    assert r.matches == (V4, TCP, SetElementMatch("e", ("saddr", "dport"), (), 4))
 
 
 @pytest.mark.parametrize("parts, right, kept", [
