@@ -407,6 +407,7 @@ def ports(*ranges: tuple[int, int], neg: bool = False, field: str = "dport") -> 
     (">=", 22, ports((22, 65535))),
     ("==", "ssh", ports((22, 22))),                  # a service name nft did not translate
     ("==", {"set": ["ssh", {"range": [80, 90]}]}, ports((22, 22), (80, 90))),
+    ("==", {"range": ["ftp", "ssh"]}, ports((21, 22))),
     ("!=", [1, {"range": [5, 6]}], ports((1, 1), (5, 6), neg=True)),
 ])
 def test_ports(op, right, match):
@@ -430,6 +431,13 @@ def test_none_of_these_bits_on_a_field_without_bits_is_unknown():
     assert rule(e).matches == (TCP, UnknownMatch(frag(e)))
 
 
+def test_service_names_on_every_port_field():
+    assert rule(M(P("udp", "sport"), "domain")).matches[-1] == ports((53, 53), field="sport")
+    for key, field in (("proto-dst", "dport"), ("proto-src", "sport")):
+        e = M({"ct": {"key": key, "dir": "original"}}, {"set": ["ssh", {"range": ["ftp", 22]}]})
+        assert rule(e).matches == (ConntrackOriginalMatch(field, ((22, 22), (21, 22))),)  # type: ignore[arg-type]
+
+
 def test_comparisons_on_original_ports():
     e = M({"ct": {"key": "proto-dst", "dir": "original"}}, 1024, "<")
     assert rule(e).matches == (ConntrackOriginalMatch("dport", ((0, 1023),)),)
@@ -450,6 +458,7 @@ def test_ports_nothing_can_read_keep_their_protocol(right):
     ("saddr", "<", "198.18.0.10", ((0, ip4("198.18.0.9")),)),
     ("daddr", ">=", "198.18.0.10", ((ip4("198.18.0.10"), 0xFFFFFFFF),)),
     ("saddr", "==", {"prefix": {"addr": "198.18.0.0", "len": 15}}, ((ip4("198.18.0.0"), ip4("198.19.255.255")),)),
+    ("saddr", "==", {"prefix": {"addr": "198.18.0.5", "len": 24}}, ((ip4("198.18.0.0"), ip4("198.18.0.255")),)),
     ("saddr", "==", {"range": ["198.18.0.1", "198.18.0.3"]}, ((ip4("198.18.0.1"), ip4("198.18.0.3")),)),
 ])
 def test_ipv4_addresses(field, op, right, ranges):
@@ -642,6 +651,8 @@ def test_a_long_rule_is_named_by_its_fragment():
     texts = {("ip", "t", 10): "y" * 199}
     (t,), _ = tables_from_nft_json(doc([long]), rule_texts=texts)
     assert t.chains[0].rules[0].matches == (NondeterministicMatch("limit", "y" * 199, False, True),)
+    (t,), _ = tables_from_nft_json(doc([long]), rule_texts={("ip", "t", 10): "y" * 200})
+    assert t.chains[0].rules[0].matches == (NondeterministicMatch("limit", frag(long), False, True),)
 
 
 # --- sets, concatenations, verdict maps -------------------------------------------------------
@@ -740,6 +751,10 @@ def test_verdict_maps():
                     "elem": [["eth0", {"goto": {"target": "y"}}], ["eth1", {"continue": None}]]},))
     assert r.statements == (VerdictMap(("iif",), ((("eth0",), Verdict("goto", "y")),
                                                   (("eth1",), Verdict("continue"))), None, "m"),)
+    r = rule({"vmap": {"key": IIF, "data": "@e"}}, maps=({"name": "e", "type": "ifname", "map": "verdict"},))
+    assert r.statements == (VerdictMap(("iif",), (), None, "e"),)
+    r = rule({"vmap": {"key": IIF, "data": [["eth0", {"drop": None}]]}})  # the pairs without a set around them
+    assert r.statements == (VerdictMap(("iif",), ((("eth0",), Verdict("drop")),), None, None),)
     r = rule(M(DPORT, 22), {"vmap": {"key": P("tcp", "sport"), "data": {"set": [[1, {"drop": None}]]}}})
     assert r.matches == (TCP, ports((22, 22))), "the key's protocol once"
     r = rule({"vmap": {"key": P("ip6", "saddr"), "data": {"set": [["fd00::1", {"accept": None}]]}}}, family="ip6")
@@ -785,6 +800,11 @@ table inet filter { # handle 7
 \t\tct state established accept # handle 4
 \t\tiifname "lo"   accept comment "loopback" # handle 5
 \t\t# handle 6
+\t\telements = { 198.18.0.9 } # handle 20
+\t\tflags interval # handle 21
+\t\ttype ipv4_addr # handle 22
+\t\tpolicy drop; # handle 23
+\t\ttable ip odd # handle 24
 \t\tcounter packets 0 bytes 0
 \t}
 \tflowtable f { # handle 8
