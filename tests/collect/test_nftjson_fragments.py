@@ -23,6 +23,7 @@ from auditor.model.ruleset import (
     ConntrackStateMatch,
     EffectStatement,
     FamilyMatch,
+    IcmpTypeMatch,
     InterfaceMatch,
     MarkCopyStatement,
     MarkMatch,
@@ -141,6 +142,17 @@ def test_tables_chains_and_their_hooks():
     ]
 
 
+def test_tables_after_a_skipped_one_and_parts_of_unlisted_tables():
+    d = {"nftables": [
+        {"table": {"family": "ip", "name": "skipped"}}, {"table": {"family": "ip", "name": "kept"}},
+        {"chain": {"family": "ip", "table": "ghost", "name": "c"}},
+        {"set": {"family": "ip", "table": "ghost", "name": "s", "type": "ipv4_addr"}},
+        {"rule": {"family": "ip", "table": "ghost", "chain": "c", "expr": []}},
+    ]}
+    tables, _ = tables_from_nft_json(d, skip=frozenset({("ip", "skipped")}))
+    assert [(t.name, t.chains, t.sets) for t in tables] == [("kept", (), ())]
+
+
 def test_rules_know_where_they_come_from():
     d = doc([{"accept": None}], [{"drop": None}])
     d["nftables"][-1]["rule"].pop("handle")
@@ -237,6 +249,8 @@ def test_what_a_reject_implies_comes_first(family, value, implied):
     r = rule(M({"meta": {"key": "iifname"}}, "eth0"), {"reject": value}, family=family)
     iif = InterfaceMatch("iif", ("eth0",))
     assert r.matches == ((implied, iif) if implied else (iif,))
+    later = rule({"counter": None}, {"reject": {"type": "icmpx"}}, {"reject": {"type": "tcp reset"}}, family=family)
+    assert later.matches == (TCP,)
     already = rule(M({"meta": {"key": "l4proto"}}, "tcp"), {"reject": {"type": "tcp reset"}})
     assert already.matches == (TCP,)
 
@@ -537,6 +551,17 @@ def test_reverse_path_and_direction_only_compare_for_equality():
 def test_the_default_operator_is_equality():
     e = {"match": {"left": P("tcp", "dport"), "right": 22}}
     assert rule(e).matches == (TCP, ports((22, 22)))
+    e = {"match": {"left": {"&": [P("ip", "saddr"), "0.0.0.255"]}, "right": "0.0.0.7"}}
+    assert rule(e).matches == (V4, MaskedAddressMatch("saddr", 4, 0xFF, 7))
+
+
+def test_negations():
+    assert rule(M({"meta": {"key": "mark"}}, 5, "!=")).matches == (MarkMatch("meta", 5, 0xFFFFFFFF, True),)
+    assert rule(M({"ct": {"key": "ip saddr", "dir": "original"}}, "198.18.0.1", "!=")).matches == (
+        ConntrackOriginalMatch("saddr", ((ONE, ONE),), 4, True),)
+    assert rule(M({"ct": {"key": "proto-dst", "dir": "original"}}, 22, "!=")).matches == (
+        ConntrackOriginalMatch("dport", ((22, 22),), None, True),)
+    assert rule(M(P("icmp", "type"), "echo-request", "!=")).matches[-1] == IcmpTypeMatch(4, ("echo-request",), True)
 
 
 def test_raw_payload_and_numgen():
@@ -666,13 +691,15 @@ def test_named_sets_and_the_sets_the_ruleset_fills():
     sets = ({"name": "a", "type": "ipv4_addr", "elem": ["198.18.0.1", {"elem": {"val": "198.18.0.2", "timeout": 5}}]},
             {"name": "p", "type": "inet_service"}, {"name": "k", "type": "ipv4_addr"},
             {"name": "c", "type": ["ipv4_addr", "inet_service"]}, {"name": "n", "type": "ipv4_addr"},
-            {"name": "s", "type": "ct_state", "elem": ["new"]})
+            {"name": "s", "type": "ct_state", "elem": ["new"]}, {"name": "Xk", "type": "ipv4_addr"})
     rs = rules([M(SADDR, "@a")], [M(DPORT, "@p", "!=")], [M(SADDR, "@k", "!=")],
                [M({"concat": [SADDR, DPORT]}, "@c")], [M(SADDR, "@n")], [M({"ct": {"key": "state"}}, "@s")],
                [{"set": {"op": "add", "elem": SADDR, "set": "@k"}}],
                [{"map": {"op": "update", "elem": SADDR, "map": "@c"}}],
                [{"set": {"op": "delete", "elem": SADDR, "set": "@n"}}],
-               [{"set": {"op": "add", "elem": SADDR, "set": 5}}], ["odd"], sets=sets)
+               [{"set": {"op": "add", "elem": SADDR, "set": 5}}], ["odd"],
+               [{"set": {"op": "add", "elem": SADDR, "set": "@Xk"}}], [M(SADDR, "@Xk")], sets=sets)
+    assert rs[-1].matches == (V4, NondeterministicMatch("dynamic set", "@Xk (filled by the ruleset's own rules)"))
     assert [r.matches for r in rs[:6]] == [
         (V4, AddressMatch("saddr", 4, ((ONE, ONE), (ONE + 1, ONE + 1)), set_name="a")),
         (TCP, PortMatch("dport", (), True, set_name="p")),
@@ -682,7 +709,7 @@ def test_named_sets_and_the_sets_the_ruleset_fills():
         (ConntrackStateMatch(frozenset({"new"})),),
     ]
     (t,), _ = tables_from_nft_json(doc([M(SADDR, "@a")], sets=sets))
-    assert [s.name for s in t.sets] == ["a", "p", "k", "c", "n", "s"]
+    assert [s.name for s in t.sets] == ["a", "p", "k", "c", "n", "s", "Xk"]
 
 
 def test_missing_sets_are_unknown():
