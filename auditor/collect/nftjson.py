@@ -591,12 +591,24 @@ def _match(m: dict[str, Any], family: str, sets: dict[str, dict[str, Any]]) -> l
             raise _Unsupported
         return [ConntrackDirectionMatch(right, neg)]
     if op in ("<", ">", "<=", ">="):
+        if fld not in _RANGE_FIELDS:
+            # "icmp type < 3", "meta pkttype > 1": the model types these fields by name only
+            raise _Unsupported(tuple(deps))
         values = [_compare_range(op, right, fld)]
     elif isinstance(right, str) and right.startswith("@"):
         return deps + [_named_set_match(fld, right[1:], neg, sets)]
+    elif fld == "tcpflags" and isinstance(right, list):
+        values = [right]  # one value: these flags together
     else:
         values = _values(right)
-    return deps + [_typed(fld, values, neg, op, family)]
+    try:
+        return deps + [_typed(fld, values, neg, op, family)]
+    except _Unsupported as e:
+        raise _Unsupported(tuple(_dedupe(deps + list(e.deps)))) from None
+
+
+# Fields whose matches hold ranges: the ones a comparison (<, >, <=, >=) can be typed on.
+_RANGE_FIELDS = frozenset({"saddr4", "daddr4", "saddr6", "daddr6", "sport", "dport", "ctorig_dport", "ctorig_sport"})
 
 
 def _values(right: Any) -> list[Any]:
@@ -669,7 +681,18 @@ def _ip_int(text: str) -> int:
         return int(ipaddress.ip_address(text))
 
 
+def _address_text(v: Any) -> str:
+    """The (first) address of an address value: ``"fd00::1"``, a prefix's or a range's."""
+    if isinstance(v, dict) and "prefix" in v:
+        return str(v["prefix"]["addr"])
+    if isinstance(v, dict) and "range" in v:
+        return str(v["range"][0])
+    return str(v)
+
+
 def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Match:
+    if op == "!" and fld not in ("tcpflags", "ctstate", "ctstatus"):
+        raise _Unsupported  # "none of these bits": only flag fields have bits
     if fld in ("saddr4", "daddr4", "saddr6", "daddr6"):
         return AddressMatch(fld[:5], int(fld[5]), tuple(_addr_range(v) for v in values), neg)  # type: ignore[arg-type]
     if fld in ("sport", "dport"):
@@ -696,23 +719,29 @@ def _typed(fld: str, values: list[Any], neg: bool, op: str, family: str) -> Matc
         return MarkMatch("ct", _num(values[0], fld) & ALL, ALL, neg)
     if fld == "pkttype":
         return PacketTypeMatch(frozenset(str(v) for v in values), neg)
-    if fld == "ctstate":
-        return ConntrackStateMatch(frozenset(str(v) for v in values), neg)
+    if fld == "ctstate":  # "ct state ! new,untracked" (op "!"): none of them
+        return ConntrackStateMatch(frozenset(str(v) for v in values), neg or op == "!")
     if fld == "ctstatus":
-        return ConntrackStatusMatch(frozenset(str(v) for v in values), neg)
+        return ConntrackStatusMatch(frozenset(str(v) for v in values), neg or op == "!")
     if fld in ("ctorig_saddr", "ctorig_daddr"):
         ranges = tuple(_addr_range(v) for v in values)
-        version = 6 if any(":" in str(v) for v in values) else 4
+        version = 6 if any(":" in _address_text(v) for v in values) else 4
         return ConntrackOriginalMatch(fld[7:], ranges, version, neg)  # type: ignore[arg-type]
     if fld in ("ctorig_dport", "ctorig_sport"):
         return ConntrackOriginalMatch(fld[7:], tuple(_num_range(v, fld) for v in values), None, neg)  # type: ignore[arg-type]
     if fld == "tcpflags":
+        if len(values) > 1 and op not in ("in", "!"):
+            # "tcp flags { syn, ack }" is a set lookup: the flags are exactly one of the values,
+            # which one TcpFlagsMatch cannot say
+            raise _Unsupported
         mask = 0
         for v in values:
             for f in (v if isinstance(v, list) else [v]):
                 mask |= TCP_FLAGS[f]
         if op == "in":  # any of the flags is set
             return TcpFlagsMatch(mask, 0, not neg)
+        if op == "!":  # none of the flags is set
+            return TcpFlagsMatch(mask, 0, neg)
         return TcpFlagsMatch(0xFF, mask, neg)
     if fld in ("icmp4", "icmp6"):
         return IcmpTypeMatch(int(fld[-1]), tuple(str(v) for v in values), neg)

@@ -37,7 +37,8 @@ def model_text(name: str) -> str:
 
 
 def test_every_listing_is_there():
-    assert NAMES == ["debian-docker-fail2ban", "firewalld", "firewalld-libvirt", "nft-constructs", "openwrt-fw4"]
+    assert NAMES == ["debian-docker-fail2ban", "firewalld", "firewalld-libvirt", "nft-constructs", "nft-typed-inet",
+                     "nft-typed-ip", "nft-typed-ip6", "openwrt-fw4"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -55,7 +56,7 @@ def test_the_reader_builds_the_reviewed_model(name):
 @pytest.mark.root
 @pytest.mark.parametrize("name", NAMES)
 def test_the_stored_listing_is_what_nft_prints(name, tmp_path):
-    source = LISTINGS.parent / ("nft-constructs.nft" if name == "nft-constructs" else f"corpus/{name}.nft")
+    source = LISTINGS.parent / (f"{name}.nft" if name.startswith("nft-") else f"corpus/{name}.nft")
     ns = f"fwa-t{uuid.uuid4().hex[:8]}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
