@@ -38,7 +38,7 @@ def parse_policy(text: str, source: str) -> Policy:
         problems.sort(key=lambda x: x[0])
         line, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise LocatedInputError(excerpt(msg, MAX_MESSAGE - len(more)) + more, source, line)
+        raise LocatedInputError(excerpt(msg, MAX_MESSAGE - 1 - len(more)) + more, source, line)  # 1: the "…" of a cut
     assert policy is not None  # _validate and _build record a problem whenever they give up
     return policy
 
@@ -116,6 +116,9 @@ def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]
         return None
 
 
+_BRANCHES = frozenset(("ZoneDoc", "ServiceDoc", "int", "str"))
+
+
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """Drop pydantic's union-branch names from a location (``zones.lan.list[str]`` …)."""
     out: list[Any] = []
@@ -125,8 +128,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and out[-1:] != [part]:
-            # a missing or extra key: keep it as the last element
-            if part.isidentifier() and not any(c in part for c in "[]") and part not in ("ZoneDoc", "ServiceDoc"):
+            # a missing key: keep it as the last element; anything else here names a union branch
+            # (``list[str]``, ``ZoneDoc``, or ``int``/``str`` of a port)
+            if part.isidentifier() and part not in _BRANCHES:
                 out.append(part)
             break
     return tuple(out)
@@ -153,10 +157,10 @@ def _shown(value: Any) -> str:
 def _message(loc: tuple[Any, ...], err: Mapping[str, Any]) -> str:
     where = _path_text(loc)
     kind = err["type"]
-    if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
-        return f"{where}: must not be empty"
     if kind == "extra_forbidden":
         return f"{where}: unknown key (check the spelling; see the policy format in the README)"
+    if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
+        return f"{where}: must not be empty"
     if kind == "missing":
         return f"{where}: required key is missing"
     if kind.startswith("literal_error") or kind == "enum":
@@ -190,7 +194,8 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
-        raise ValueError(f"{text} has host bits set; did you mean {fixed}?") from None
+        # quoted in short: an IPv6 scope (``fe80::1%…/64``) can be any length of any text
+        raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {excerpt(str(fixed), 60)}?") from None
 
 
 def _ports(spec: Any) -> tuple[int, int]:
