@@ -128,6 +128,10 @@ SCHEMA = [
     ("service a list", HEAD + "services:\n  - [a]\n", "services[0]: expected a mapping, got a list of 1 item(s)", 6),
     ("service name missing", HEAD + "services:\n  - protocol: tcp\n    port: 1\n",
      "services[0].name: required key is missing", 6),
+    ("second service's name missing", HEAD + "services:\n  - {name: a, protocol: tcp, port: 1}\n"
+     "  - protocol: tcp\n    port: 2\n", "services[1].name: required key is missing", 7),
+    ("long unknown key in a service", SVC + "    port: 1\n    " + "k" * 50 + ": 1\n",
+     "services[0]." + "k" * 40 + "…: unknown key (check the spelling; see the policy format in the README)", 9),
     ("protocol a number", SVC.replace("protocol: tcp", "protocol: 6") + "    port: 1\n",
      "services[0].protocol: 6 is not allowed (expected 'tcp' or 'udp')", 7),
     ("port a mapping", SVC + "    port: {a: 1}\n", "services[0].port: expected a whole number, got a mapping of 1 key(s)", 8),
@@ -351,6 +355,12 @@ def test_the_range_reaching_furthest_is_the_one_compared():
     assert overlaps(svc("a", 1, 100, 1), svc("b", 10, 20, 2), svc("d", 90, 90, 3)) == [
         (2, "service 'b' repeats service 'a' (line 1) for tcp/10-20: declare each port once"),
         (3, "service 'd' repeats service 'a' (line 1) for tcp/90: declare each port once")]
+
+
+def test_of_ranges_reaching_equally_far_the_first_stays_the_one_compared():
+    assert overlaps(svc("a", 1, 100, 1), svc("b", 50, 100, 2), svc("c", 100, 100, 3)) == [
+        (2, "service 'b' repeats service 'a' (line 1) for tcp/50-100: declare each port once"),
+        (3, "service 'c' repeats service 'a' (line 1) for tcp/100: declare each port once")]
 
 
 def test_an_overlap_without_a_line_is_reported_at_line_1():
