@@ -116,7 +116,7 @@ def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]
         return None
 
 
-_BRANCHES = frozenset(("ZoneDoc", "ServiceDoc", "int", "str"))
+_BRANCHES = frozenset(("ZoneDoc", "int", "str"))
 
 
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
