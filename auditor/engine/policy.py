@@ -33,7 +33,7 @@ def parse_policy(text: str, source: str) -> Policy:
     if not isinstance(data, dict):
         raise LocatedInputError("a policy must be a mapping (version, name, zones, services …)", source, 1)
     doc = _validate(data, lines, problems)
-    policy = _build(doc, data, lines, source, problems) if doc is not None else None
+    policy = _build(doc, lines, source, problems) if doc is not None else None
     if problems:
         problems.sort(key=lambda x: x[0])
         line, msg = problems[0]
@@ -194,8 +194,9 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
-        # quoted in short: an IPv6 scope (``fe80::1%…/64``) can be any length of any text
-        raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {excerpt(str(fixed), 60)}?") from None
+        # quoted in short: an IPv6 scope (``fe80::1%…/64``) can be any length of any text (``fixed``
+        # has none)
+        raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {fixed}?") from None
 
 
 def _ports(spec: Any) -> tuple[int, int]:
@@ -219,8 +220,7 @@ def _ports(spec: Any) -> tuple[int, int]:
     return lo, hi
 
 
-def _build(doc: Any, data: dict[Any, Any], lines: Lines, source: str,
-           problems: list[tuple[int, str]]) -> Policy | None:
+def _build(doc: Any, lines: Lines, source: str, problems: list[tuple[int, str]]) -> Policy | None:
     def problem(path: tuple[Any, ...], msg: str) -> None:
         problems.append((_line(lines, path), f"{_path_text(path)}: {msg}"))
 
