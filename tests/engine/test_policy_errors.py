@@ -16,6 +16,15 @@ SVC = HEAD + "services:\n  - name: s\n    protocol: tcp\n"  # a service, lines 6
 LAN = Zone("lan", (ipaddress.ip_network("198.18.0.0/24"),))
 
 
+@pytest.fixture(autouse=True)
+def fresh_schema(monkeypatch):
+    """Each test loads with the schema built afresh, as a new ``fwaudit`` process does (the
+    loader keeps the pydantic model it builds on first use)."""
+    from auditor.engine import policy
+
+    monkeypatch.setattr(policy, "_PolicyDoc", None)
+
+
 def rejection(text: str) -> tuple[str, int | None]:
     """(message, line) of the one error loading ``text``; the file is named as given."""
     with pytest.raises(LocatedInputError) as e:
@@ -103,6 +112,9 @@ def test_same_port_in_two_protocols_or_one_entry_is_no_conflict():
 SCHEMA = [
     ("not a mapping", "- a\n- b\n", "a policy must be a mapping (version, name, zones, services …)", 1),
     ("a bare value", "just text\n", "a policy must be a mapping (version, name, zones, services …)", 1),
+    ("YAML syntax", HEAD + "services: [\n", "YAML syntax error: did not find expected node content", 6),
+    ("YAML error", HEAD + "description: \x00\n",
+     'YAML error: unacceptable character #x0000: control characters are not allowed\\x0a  in "<unicode…', None),
     ("version as text", 'version: "1"\nname: t\nzones: {lan: [198.18.0.0/24]}\n',
      "version: expected a whole number, got '1'", 1),
     ("version missing", "name: t\nzones: {lan: [198.18.0.0/24]}\n", "version: required key is missing", 1),
@@ -112,6 +124,8 @@ SCHEMA = [
     ("name a huge number", HEAD.replace("name: t", "name: " + "9" * 100), "name: expected text, got " + "9" * 60 + "…", 2),
     ("description a mapping", HEAD + "description: {a: 1, b: 2}\n",
      "description: expected text, got a mapping of 2 key(s)", 5),
+    # the value's line, not the key's
+    ("description a list", HEAD + "description:\n  - a\n", "description: expected text, got a list of 1 item(s)", 6),
     ("description null", HEAD + "description:\n", "description: expected text, got None", 5),
     ("description true", HEAD + "description: true\n", "description: expected text, got True", 5),
     ("long text is cut", HEAD + "default: " + "z" * 300 + "\n",
@@ -127,6 +141,9 @@ SCHEMA = [
     # a mapping, but not a zone: (the list form is what the message suggests)
     ("zone mapping without networks", "version: 1\nname: t\nzones:\n  lan: {networks: []}\n",
      "zones.lan: expected a list, got a mapping of 1 key(s)", 4),
+    # both schema branches of a zone reject it, on one line: reported in the order found
+    ("zone network a number", "version: 1\nname: t\nzones:\n  lan: [5]\n",
+     "zones.lan[0]: expected text, got 5 (and 1 more problem)", 4),
     ("services a mapping", HEAD + "services: {a: 1}\n", "services: expected a list, got a mapping of 1 key(s)", 5),
     ("service a number", HEAD + "services:\n  - 5\n", "services[0]: expected a mapping, got 5", 6),
     ("service a list", HEAD + "services:\n  - [a]\n", "services[0]: expected a mapping, got a list of 1 item(s)", 6),
@@ -141,6 +158,8 @@ SCHEMA = [
     ("protocol a number", SVC.replace("protocol: tcp", "protocol: 6") + "    port: 1\n",
      "services[0].protocol: 6 is not allowed (expected 'tcp' or 'udp')", 7),
     ("port a mapping", SVC + "    port: {a: 1}\n", "services[0].port: expected a whole number, got a mapping of 1 key(s)", 8),
+    ("ports a nested list", SVC + "    ports: [[1]]\n",
+     "services[0].ports: expected a whole number, got a list of 1 item(s) (and 1 more problem)", 8),
     ("zones text", SVC + "    port: 1\n    zones: lan\n", "services[0].zones: expected a list, got 'lan'", 9),
     ("bind word", SVC + "    port: 1\n    bind: everywhere\n",
      "services[0].bind: 'everywhere' is not allowed (expected 'any' or 'loopback')", 9),
@@ -350,6 +369,11 @@ def test_each_later_entry_is_reported_once_and_protocols_apart():
     assert overlaps(svc("t", 1, 10, 1), svc("u", 5, 50, 2, "udp"), svc("t2", 20, 20, 3)) == []
     assert overlaps(svc("u", 5, 50, 1, "udp"), svc("t", 1, 10, 2), svc("u2", 20, 20, 3, "udp")) == [
         (3, "service 'u2' repeats service 'u' (line 1) for udp/20: declare each port once")]
+
+
+def test_a_new_protocol_starts_afresh_even_at_port_1():
+    assert overlaps(svc("t", 5, 5, 1), svc("u", 1, 1, 2, "udp"), svc("u2", 1, 1, 3, "udp")) == [
+        (3, "service 'u2' repeats service 'u' (line 2) for udp/1: declare each port once")]
 
 
 def test_the_range_reaching_furthest_is_the_one_compared():

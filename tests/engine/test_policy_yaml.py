@@ -131,8 +131,8 @@ def test_rejections_name_their_line(text, message, line):
 
 def test_errors_without_a_position_have_no_line():
     assert rejection("x: 1\nv: \ud83d\n") == ("not valid Unicode text (character 8)", None, "t.yaml")
-    message, line, _ = rejection("v: \x00\n")
-    assert message.startswith("YAML error: unacceptable character #x0000") and line is None
+    message, line, file = rejection("v: \x00\n")
+    assert message.startswith("YAML error: unacceptable character #x0000") and (line, file) == (None, "t.yaml")
 
 
 def test_one_document_may_be_marked_explicitly():
@@ -177,6 +177,10 @@ def test_alias_expansion_is_bounded_exactly(monkeypatch):
     data, _ = load_plain("a: &l [1, 2]\nb: *l\nc: *l\n", "t.yaml")
     assert data == {"a": [1, 2], "b": [1, 2], "c": [1, 2]}
     assert rejection("a: &l [1, 2]\nb: *l\nc: *l\nd: [*l]\n") == (
+        "aliases expand to more than 6 values", 1, "t.yaml")
+    # so does each value in an aliased mapping: *m expands 3 (the mapping and its 2 values)
+    assert load_plain("a: &m {k: v, j: w}\nb: *m\nc: *m\n", "t.yaml")[0]["c"] == {"k": "v", "j": "w"}
+    assert rejection("a: &m {k: v, j: w}\nb: *m\nc: *m\nd: [*m]\n") == (
         "aliases expand to more than 6 values", 1, "t.yaml")
     # a scalar counts too
     monkeypatch.setattr(policy_yaml, "MAX_ALIAS_NODES", 1)
