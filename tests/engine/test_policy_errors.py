@@ -16,13 +16,15 @@ SVC = HEAD + "services:\n  - name: s\n    protocol: tcp\n"  # a service, lines 6
 LAN = Zone("lan", (ipaddress.ip_network("198.18.0.0/24"),))
 
 
-@pytest.fixture(autouse=True)
-def fresh_schema(monkeypatch):
-    """Each test loads with the schema built afresh, as a new ``fwaudit`` process does (the
-    loader keeps the pydantic model it builds on first use)."""
+@pytest.fixture(autouse=True, scope="module")
+def fresh_schema():
+    """These tests load with the schema built afresh, as a new ``fwaudit`` process does (the
+    loader keeps the pydantic model it builds on first use; built once here, ~50 ms)."""
     from auditor.engine import policy
 
-    monkeypatch.setattr(policy, "_PolicyDoc", None)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(policy, "_PolicyDoc", None)
+        yield
 
 
 def rejection(text: str) -> tuple[str, int | None]:
