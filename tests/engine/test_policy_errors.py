@@ -53,6 +53,7 @@ zones:
   internet:
     networks: [0.0.0.0/0]
     description: everyone
+  dmz: {networks: ["198.19.0.0/24"]}
 services:
   - name: ssh
     protocol: tcp
@@ -77,15 +78,16 @@ services:
     process: ""
 """
     addrs = (ipaddress.ip_address("198.18.0.1"), ipaddress.ip_address("fd00::1"))
-    dns = [Service("dns", proto, ports, ("lan", "internet"), ("named",), addrs, False, 20)
+    dns = [Service("dns", proto, ports, ("lan", "internet"), ("named",), addrs, False, 21)
            for proto in ("udp", "tcp") for ports in ((53, 53), (5353, 5354))]
     assert parse_policy(text, "shop.yaml") == Policy(
         path="shop.yaml", name="shop", description="the web shop", default="allow",
         require_explicit_rules=True, ignore_processes=("dockerd", "containerd"),
-        zones=(Zone("lan", net("198.18.0.0/24", "fd00::/64")), Zone("internet", net("0.0.0.0/0"), "everyone")),
-        services=(Service("ssh", "tcp", (22, 22), ("lan",), ("sshd", "dropbear"), "any", True, 13), *dns,
-                  Service("redis", "tcp", (6379, 6379), (), (), "loopback", False, 26),
-                  Service("anon", "udp", (9000, 9001), (), (), "any", False, 30)))
+        zones=(Zone("lan", net("198.18.0.0/24", "fd00::/64")), Zone("internet", net("0.0.0.0/0"), "everyone"),
+               Zone("dmz", net("198.19.0.0/24"))),
+        services=(Service("ssh", "tcp", (22, 22), ("lan",), ("sshd", "dropbear"), "any", True, 14), *dns,
+                  Service("redis", "tcp", (6379, 6379), (), (), "loopback", False, 27),
+                  Service("anon", "udp", (9000, 9001), (), (), "any", False, 31)))
 
 
 def test_a_minimal_policy_takes_the_defaults():
