@@ -194,7 +194,7 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
-        # quoted in short: an IPv6 scope (``fe80::1%…/64``) can be any length of any text (``fixed``
+        # quoted in short: an IPv6 scope (``fd00::1%…/64``) can be any length of any text (``fixed``
         # has none)
         raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {fixed}?") from None
 

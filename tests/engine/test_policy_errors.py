@@ -293,16 +293,16 @@ def zone_net(cidr: str) -> str:
 
 def test_messages_stay_short_however_long_the_input():
     # an IPv6 scope can be any text of any length: the host-bits message quotes it in short
-    assert rejection(zone_net("fe80::1%" + "x" * 400 + "/64")) == (
-        "zones.lan[0]: fe80::1%" + "x" * 52 + "… has host bits set; did you mean fe80::/64?", 4)
+    assert rejection(zone_net("fd00::1%" + "x" * 400 + "/64")) == (
+        "zones.lan[0]: fd00::1%" + "x" * 52 + "… has host bits set; did you mean fd00::/64?", 4)
     # escaped, a control character takes six: the whole message is cut to MAX_MESSAGE (with its "…")
-    text = zone_net("fe80::1%" + "\\u202e" * 400 + "/64")
+    text = zone_net("fd00::1%" + "\\u202e" * 400 + "/64")
     message, line = rejection(text)
     assert (line, len(message)) == (4, MAX_MESSAGE)
-    assert message == ("zones.lan[0]: fe80::1%" + "\\u202e" * 53)[:MAX_MESSAGE - 1] + "…"
+    assert message == ("zones.lan[0]: fd00::1%" + "\\u202e" * 53)[:MAX_MESSAGE - 1] + "…"
     message, line = rejection(text + "services:\n  - {name: x, protocol: tcp, port: 0}\n")
     assert (line, len(message)) == (4, MAX_MESSAGE)
-    assert message == ("zones.lan[0]: fe80::1%" + "\\u202e" * 53)[:MAX_MESSAGE - 22] + "… (and 1 more problem)"
+    assert message == ("zones.lan[0]: fd00::1%" + "\\u202e" * 53)[:MAX_MESSAGE - 22] + "… (and 1 more problem)"
     long_key = HEAD + "k" * 50 + ": 1\nservices: 5\n"
     assert rejection(long_key) == (
         "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…: unknown key (check the spelling; see the policy "
