@@ -33,12 +33,12 @@ def parse_policy(text: str, source: str) -> Policy:
     if not isinstance(data, dict):
         raise LocatedInputError("a policy must be a mapping (version, name, zones, services …)", source, 1)
     doc = _validate(data, lines, problems)
-    policy = _build(doc, data, lines, source, problems) if doc is not None else None
+    policy = _build(doc, lines, source, problems) if doc is not None else None
     if problems:
         problems.sort(key=lambda x: x[0])
         line, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise LocatedInputError(excerpt(msg, MAX_MESSAGE - len(more)) + more, source, line)
+        raise LocatedInputError(excerpt(msg, MAX_MESSAGE - 1 - len(more)) + more, source, line)  # 1: the "…" of a cut
     assert policy is not None  # _validate and _build record a problem whenever they give up
     return policy
 
@@ -116,6 +116,9 @@ def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]
         return None
 
 
+_BRANCHES = frozenset(("ZoneDoc", "int", "str"))
+
+
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """Drop pydantic's union-branch names from a location (``zones.lan.list[str]`` …)."""
     out: list[Any] = []
@@ -125,8 +128,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and out[-1:] != [part]:
-            # a missing or extra key: keep it as the last element
-            if part.isidentifier() and not any(c in part for c in "[]") and part not in ("ZoneDoc", "ServiceDoc"):
+            # a missing key: keep it as the last element; anything else here names a union branch
+            # (``list[str]``, ``ZoneDoc``, or ``int``/``str`` of a port)
+            if part.isidentifier() and part not in _BRANCHES:
                 out.append(part)
             break
     return tuple(out)
@@ -153,10 +157,10 @@ def _shown(value: Any) -> str:
 def _message(loc: tuple[Any, ...], err: Mapping[str, Any]) -> str:
     where = _path_text(loc)
     kind = err["type"]
-    if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
-        return f"{where}: must not be empty"
     if kind == "extra_forbidden":
         return f"{where}: unknown key (check the spelling; see the policy format in the README)"
+    if err.get("input") == []:  # whichever branch of a union pydantic names, this is what is wrong
+        return f"{where}: must not be empty"
     if kind == "missing":
         return f"{where}: required key is missing"
     if kind.startswith("literal_error") or kind == "enum":
@@ -190,7 +194,9 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
-        raise ValueError(f"{text} has host bits set; did you mean {fixed}?") from None
+        # quoted in short: an IPv6 scope (``fd00::1%…/64``) can be any length of any text (``fixed``
+        # has none)
+        raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {fixed}?") from None
 
 
 def _ports(spec: Any) -> tuple[int, int]:
@@ -214,8 +220,7 @@ def _ports(spec: Any) -> tuple[int, int]:
     return lo, hi
 
 
-def _build(doc: Any, data: dict[Any, Any], lines: Lines, source: str,
-           problems: list[tuple[int, str]]) -> Policy | None:
+def _build(doc: Any, lines: Lines, source: str, problems: list[tuple[int, str]]) -> Policy | None:
     def problem(path: tuple[Any, ...], msg: str) -> None:
         problems.append((_line(lines, path), f"{_path_text(path)}: {msg}"))
 

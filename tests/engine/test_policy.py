@@ -88,7 +88,15 @@ def test_bad_policies_name_file_and_line(tmp_path, name, text, line, fragment):
         load_policy(f)
     assert e.value.line == line, e.value.message
     assert fragment in e.value.message
-    # and the CLI: exit 2, one message, no traceback
+
+
+# The CLI halves run `fwaudit policy check` in a child process, apart from the in-process checks
+# above: mutation testing then runs only the fast in-process test for each mutant of the loader.
+@pytest.mark.parametrize("name,text,line,fragment", BAD, ids=[b[0] for b in BAD])
+def test_bad_policies_fail_policy_check_with_file_and_line(tmp_path, name, text, line, fragment):
+    """The CLI: exit 2, one message, no traceback."""
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
     res = subprocess.run([*FWAUDIT, "policy", "check", str(f)], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 2
     assert res.stderr.startswith(f"fwaudit: error: {f}:{line}: ") and "Traceback" not in res.stderr
@@ -150,7 +158,7 @@ def test_policy_check_dev_zero_is_refused_not_read():
     assert "is a character device" in check_cli("/dev/zero")
 
 
-@pytest.mark.parametrize("name,text,line,fragment", [
+HOSTILE = [
     ("alias cycle", "version: 1\nname: &a [*a]\n", 2, "is inside the node it refers to (a cycle)"),
     ("500-deep nesting", "version: 1\nname: " + "[" * 500 + "]" * 500 + "\n", 2, "nested deeper than 64 levels"),
     ("!!binary", HEAD + "  - {name: !!binary aGVsbG8=, protocol: tcp, port: 22}\n", 6, "YAML tags"),
@@ -170,13 +178,22 @@ def test_policy_check_dev_zero_is_refused_not_read():
     ("bind: []", HEAD + "  - {name: x, protocol: tcp, port: 22, bind: []}\n", 6, "must not be empty"),
     ("optional: yes", HEAD + "  - {name: x, protocol: tcp, port: 22, optional: yes}\n", 6, "expected true or false"),
     ("two documents", HEAD + "---\nversion: 1\n", 6, "one YAML document"),
-])
+]
+
+
+@pytest.mark.parametrize("name,text,line,fragment", HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_yaml_is_a_located_input_error(tmp_path, name, text, line, fragment):
     f = tmp_path / "p.yaml"
     f.write_text(text)
     with pytest.raises(LocatedInputError) as e:
         load_policy(f)
     assert (e.value.line, fragment in e.value.message) == (line, True), e.value.message
+
+
+@pytest.mark.parametrize("name,text,line,fragment", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_yaml_fails_policy_check_with_file_and_line(tmp_path, name, text, line, fragment):
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
     assert check_cli(f).startswith(f"fwaudit: error: {f}:{line}: ")
 
 
