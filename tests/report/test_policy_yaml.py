@@ -84,9 +84,9 @@ def test_duplicate_service_names_stay_unique():
 def test_draft_of_a_host_describes_its_listeners_and_bind_scopes():
     socks = [listener(22, "sshd"), Listener("tcp", "ipv4", "127.0.0.1", 6379, processes=(Process(7, "redis", "r"),)),
              Listener("udp", "ipv4", "198.18.0.1", 53, processes=(Process(8, "dns", "r"),)),
-             Listener("udp", "ipv6", "2001:db8::1", 53, processes=(Process(8, "dns", "r"),))]
+             Listener("udp", "ipv6", "fd00:db8::1", 53, processes=(Process(8, "dns", "r"),))]
     pol = parse_policy(draft_policy("netns:x", socks, host("eth0")), "<draft>")
     by_port = {s.ports[0]: s for s in pol.services}
     assert (by_port[22].bind, by_port[6379].bind) == ("any", "loopback")
-    assert [str(a) for a in by_port[53].bind] == ["198.18.0.1", "2001:db8::1"]
+    assert [str(a) for a in by_port[53].bind] == ["198.18.0.1", "fd00:db8::1"]
     assert [z.name for z in pol.zones] == ["local-eth0", "internet"] and pol.name == "netns-x"
