@@ -1050,7 +1050,7 @@ def _nat_ports(text: str, port_ok: bool) -> tuple[int, int]:
 
 def _nat_to(text: str, port_ok: bool, version: int) -> tuple[tuple[int, int] | None, int | None,
                                                               tuple[int, int] | None]:
-    """``1.2.3.4[-1.2.3.9][:80[-90]]``, ``[2001:db8::1]:80``, ``:80`` (libxt_NAT parse_to)."""
+    """``1.2.3.4[-1.2.3.9][:80[-90]]``, ``[fd00::1]:80``, ``:80`` (libxt_NAT parse_to)."""
     start = text
     ports = None
     if "[" in text:
