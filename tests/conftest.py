@@ -14,6 +14,18 @@ RUN_ID = f"{os.getpid() % 100000:05d}"
 _counter = itertools.count()
 
 
+def pytest_ignore_collect(collection_path, config):
+    """``FWAUDIT_MUTATION_TESTS="tests/a.py tests/b"`` (set by ``scripts/mutation --tests``):
+    collect only those test files and directories. mutmut has one test selection for every
+    module; this narrows it for one run without touching its configuration (a changed
+    configuration makes mutmut drop every cached result)."""
+    only = os.environ.get("FWAUDIT_MUTATION_TESTS")
+    if not only or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    rel = collection_path.relative_to(config.rootpath).as_posix()
+    return not any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in only.split())
+
+
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return
