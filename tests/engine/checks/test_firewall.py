@@ -207,6 +207,18 @@ def test_replies_lost_in_both_families_output_chains_name_both_fixes():
                      "`ip6tables -t filter -I OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`")
 
 
+def test_different_packets_lost_in_different_chains_are_each_named():
+    out4 = origin("output", 0, "policy drop", family="ip", table="t4")
+    in6 = origin("input", 2, "ct state new tcp dport 80 accept", family="ip6", table="t6")
+    views = zviews(reply_lost("198.18.0.0/24", (80, 80), out4),
+                   reply_lost("fd00:5::/64", (80, 80), in6, leg="client"))
+    (f,), _ = run(policy(svc("web", 80, ["lan"])), [listener(80)], views, "FWA102")
+    assert f.fix == ("replies and the client's later packets of tcp/80 are lost in ip t4 output and ip6 t6 input: "
+                     "let established connections through before each, e.g. "
+                     "`nft insert rule ip t4 output ct state established,related accept` and "
+                     "`nft insert rule ip6 t6 input ct state established,related accept`")
+
+
 def test_a_service_blocked_at_its_first_packet_and_partly_after_it():
     """Sources blocked at the first packet come first, one whose reply is lost (by a leg without
     rules, then by two tables' rules) after: the fix and note come from the lost reply, every
