@@ -105,10 +105,13 @@ def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]
     try:
         return _PolicyDoc.model_validate(data)
     except ValidationError as e:
+        found = [(*_clean_loc(err["loc"], data), err) for err in e.errors()]
+        # a union whose branch fits the value's type speaks for it: a zone written as a mapping is
+        # judged as a mapping, not also reported as "expected a list"
+        fitting = {point for _, branches, _ in found for point, fits in branches if fits}
         seen: set[tuple[Any, ...]] = set()
-        for err in e.errors():
-            loc = _clean_loc(err["loc"], data)
-            if loc in seen:
+        for loc, branches, err in found:
+            if loc in seen or any(not fits and point in fitting for point, fits in branches):
                 continue
             seen.add(loc)
             problems.append((_line(lines, loc if err["type"] != "extra_forbidden" else loc + ("__key__",)),
@@ -119,21 +122,38 @@ def _validate(data: dict[Any, Any], lines: Lines, problems: list[tuple[int, str]
 _BRANCHES = frozenset(("ZoneDoc", "int", "str"))
 
 
-def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
-    """Drop pydantic's union-branch names from a location (``zones.lan.list[str]`` …)."""
+def _fits(branch: str, value: Any) -> bool:
+    """Whether a union branch pydantic names (``list[str]``, ``ZoneDoc``, ``int`` …) is the one
+    meant for ``value``; a branch of no known shape fits anything."""
+    if branch.startswith("list["):
+        return isinstance(value, list)
+    if branch == "ZoneDoc":
+        return isinstance(value, dict)
+    if branch == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if branch == "str" or branch.startswith("literal["):
+        return isinstance(value, str)
+    return True
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[tuple[Any, ...], tuple[tuple[tuple[Any, ...], bool], ...]]:
+    """A location without pydantic's union-branch names (``zones.lan.list[str]`` …), and for each
+    union on the way, where it is and whether the branch taken fits the value there."""
     out: list[Any] = []
     cur = data
+    branches: list[tuple[tuple[Any, ...], bool]] = []
     for part in loc:
         if (isinstance(cur, dict) and part in cur) or (isinstance(cur, list) and isinstance(part, int) and part < len(cur)):
             out.append(part)
             cur = cur[part]
-        elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and out[-1:] != [part]:
-            # a missing key: keep it as the last element; anything else here names a union branch
-            # (``list[str]``, ``ZoneDoc``, or ``int``/``str`` of a port)
-            if part.isidentifier() and part not in _BRANCHES:
-                out.append(part)
+        elif isinstance(part, str) and (part in _BRANCHES or "[" in part):
+            branches.append((tuple(out), _fits(part, cur)))
+        elif isinstance(cur, dict) and isinstance(part, str) and out[-1:] != [part]:
+            out.append(part)  # a missing key: the last element
             break
-    return tuple(out)
+        else:
+            break
+    return tuple(out), tuple(branches)
 
 
 def _path_text(loc: tuple[Any, ...]) -> str:
@@ -176,7 +196,7 @@ def _message(loc: tuple[Any, ...], err: Mapping[str, Any]) -> str:
         return f"{where}: expected a list, got {_shown(err.get('input'))}"
     if kind in ("dict_type", "model_type"):
         return f"{where}: expected a mapping, got {_shown(err.get('input'))}"
-    if kind in ("too_short",):
+    if kind in ("too_short", "string_too_short"):
         return f"{where}: must not be empty"
     return f"{where}: {excerpt(err['msg'])}"
 
@@ -187,6 +207,11 @@ def _message(loc: tuple[Any, ...], err: Mapping[str, Any]) -> str:
 
 
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if "%" in text:
+        # ``ipaddress`` keeps an IPv6 scope (``fd00::%eth0/64``) and passes it on to the addresses
+        # taken from the network; a zone is source addresses on any interface, so a scope would
+        # read as a limit the audit does not apply
+        raise ValueError(f"{excerpt(text, 60)} names an interface scope (%…); a zone network cannot")
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError:
@@ -194,8 +219,6 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{_shown(text)} is not a valid CIDR network") from None
-        # quoted in short: an IPv6 scope (``fd00::1%…/64``) can be any length of any text (``fixed``
-        # has none)
         raise ValueError(f"{excerpt(text, 60)} has host bits set; did you mean {fixed}?") from None
 
 
@@ -276,6 +299,10 @@ def _build(doc: Any, lines: Lines, source: str, problems: list[tuple[int, str]])
             addrs = []
             for j, a in enumerate(s.bind):
                 try:
+                    if "%" in a:  # kept by ``ipaddress``, never equal to a listener's address
+                        problem(path + ("bind", j), f"{_shown(a)} names an interface scope (%…); "
+                                                    "write the address alone")
+                        continue
                     addrs.append(ipaddress.ip_address(a))
                 except ValueError:
                     problem(path + ("bind", j), f"{_shown(a)} is not an IP address (or use any / loopback)")

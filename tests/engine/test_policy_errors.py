@@ -124,7 +124,7 @@ SCHEMA = [
     ("version missing", "name: t\nzones: {lan: [198.18.0.0/24]}\n", "version: required key is missing", 1),
     ("name a number", HEAD.replace("name: t", "name: 5"), "name: expected text, got 5", 2),
     ("name a list", HEAD.replace("name: t", "name: [x, y, z]"), "name: expected text, got a list of 3 item(s)", 2),
-    ("name empty", HEAD.replace("name: t", 'name: ""'), "name: String should have at least 1 character", 2),
+    ("name empty", HEAD.replace("name: t", 'name: ""'), "name: must not be empty", 2),
     ("name a huge number", HEAD.replace("name: t", "name: " + "9" * 100), "name: expected text, got " + "9" * 60 + "…", 2),
     ("description a mapping", HEAD + "description: {a: 1, b: 2}\n",
      "description: expected text, got a mapping of 2 key(s)", 5),
@@ -141,13 +141,19 @@ SCHEMA = [
     ("ignore_processes text", HEAD + "ignore_processes: sshd\n", "ignore_processes: expected a list, got 'sshd'", 5),
     ("zones a list", "version: 1\nname: t\nzones: [lan]\n", "zones: expected a mapping, got a list of 1 item(s)", 3),
     ("zones missing", "version: 1\nname: t\n", "zones: required key is missing", 1),
+    # a zone written as a mapping is judged as one (not also "expected a list"), and the other way
+    ("zone mapping, networks empty", "version: 1\nname: t\nzones:\n  lan: {networks: []}\n",
+     "zones.lan.networks: must not be empty", 4),
+    ("zone mapping, key misspelt", "version: 1\nname: t\nzones:\n  lan:\n    networks: [198.18.0.0/24]\n"
+     "    descripton: x\n", "zones.lan.descripton: unknown key (check the spelling; see the policy format "
+     "in the README)", 6),
+    ("zone mapping, networks text", "version: 1\nname: t\nzones:\n  lan:\n    networks: 198.18.0.0/24\n",
+     "zones.lan.networks: expected a list, got '198.18.0.0/24'", 5),
+    ("zone mapping without networks", "version: 1\nname: t\nzones:\n  lan:\n    description: x\n",
+     "zones.lan.networks: required key is missing", 5),
+    ("zone network a number", "version: 1\nname: t\nzones:\n  lan: [5]\n", "zones.lan[0]: expected text, got 5", 4),
+    # neither branch fits a number: the first one found speaks
     ("zone a number", "version: 1\nname: t\nzones:\n  lan: 5\n", "zones.lan: expected a list, got 5", 4),
-    # a mapping, but not a zone: (the list form is what the message suggests)
-    ("zone mapping without networks", "version: 1\nname: t\nzones:\n  lan: {networks: []}\n",
-     "zones.lan: expected a list, got a mapping of 1 key(s)", 4),
-    # both schema branches of a zone reject it, on one line: reported in the order found
-    ("zone network a number", "version: 1\nname: t\nzones:\n  lan: [5]\n",
-     "zones.lan[0]: expected text, got 5 (and 1 more problem)", 4),
     ("services a mapping", HEAD + "services: {a: 1}\n", "services: expected a list, got a mapping of 1 key(s)", 5),
     ("service a number", HEAD + "services:\n  - 5\n", "services[0]: expected a mapping, got 5", 6),
     ("service a list", HEAD + "services:\n  - [a]\n", "services[0]: expected a mapping, got a list of 1 item(s)", 6),
@@ -158,12 +164,16 @@ SCHEMA = [
     ("long unknown key in a service", SVC + "    port: 1\n    " + "k" * 50 + ": 1\n",
      "services[0]." + "k" * 40 + "…: unknown key (check the spelling; see the policy format in the README)", 9),
     ("service name empty", SVC.replace("name: s", 'name: ""') + "    port: 1\n",
-     "services[0].name: String should have at least 1 character", 6),
+     "services[0].name: must not be empty", 6),
     ("protocol a number", SVC.replace("protocol: tcp", "protocol: 6") + "    port: 1\n",
      "services[0].protocol: 6 is not allowed (expected 'tcp' or 'udp')", 7),
     ("port a mapping", SVC + "    port: {a: 1}\n", "services[0].port: expected a whole number, got a mapping of 1 key(s)", 8),
+    # a list is judged as a list, and its item by the port's own branches
     ("ports a nested list", SVC + "    ports: [[1]]\n",
-     "services[0].ports: expected a whole number, got a list of 1 item(s) (and 1 more problem)", 8),
+     "services[0].ports[0]: expected a whole number, got a list of 1 item(s)", 8),
+    ("protocol list, bad item", SVC.replace("protocol: tcp", "protocol: [tcp, icmp]") + "    port: 1\n",
+     "services[0].protocol[1]: 'icmp' is not allowed (expected 'tcp' or 'udp')", 7),
+    ("bind list, not text", SVC + "    port: 1\n    bind: [5]\n", "services[0].bind[0]: expected text, got 5", 9),
     ("zones text", SVC + "    port: 1\n    zones: lan\n", "services[0].zones: expected a list, got 'lan'", 9),
     ("bind word", SVC + "    port: 1\n    bind: everywhere\n",
      "services[0].bind: 'everywhere' is not allowed (expected 'any' or 'loopback')", 9),
@@ -226,6 +236,11 @@ MEANING = [
      "services[0]: give process or processes, not both", 6),
     ("bad bind address", SVC + "    port: 1\n    bind: [198.18.0.1, nope]\n",
      "services[0].bind[1]: 'nope' is not an IP address (or use any / loopback)", 9),
+    # ipaddress keeps an IPv6 scope: a listener's address never equals it, a zone would carry it on
+    ("scoped bind address", SVC + '    port: 1\n    bind: ["fe80::1%eth0"]\n',
+     "services[0].bind[0]: 'fe80::1%eth0' names an interface scope (%…); write the address alone", 9),
+    ("scoped zone network", 'version: 1\nname: t\nzones:\n  lan: ["fd00::%eth0/64"]\n',
+     "zones.lan[0]: fd00::%eth0/64 names an interface scope (%…); a zone network cannot", 4),
     ("unknown zone", SVC + "    port: 1\n    zones: [lan, wan]\n",
      "services[0].zones[1]: unknown zone 'wan' (declared zones: lan)", 9),
     ("service declared twice", HEAD + "services:\n  - {name: a, protocol: tcp, port: 1}\n"
@@ -292,9 +307,9 @@ def zone_net(cidr: str) -> str:
 
 
 def test_messages_stay_short_however_long_the_input():
-    # an IPv6 scope can be any text of any length: the host-bits message quotes it in short
+    # an IPv6 scope can be any text of any length: the message quotes it in short
     assert rejection(zone_net("fd00::1%" + "x" * 400 + "/64")) == (
-        "zones.lan[0]: fd00::1%" + "x" * 52 + "… has host bits set; did you mean fd00::/64?", 4)
+        "zones.lan[0]: fd00::1%" + "x" * 52 + "… names an interface scope (%…); a zone network cannot", 4)
     # escaped, a control character takes six: the whole message is cut to MAX_MESSAGE (with its "…")
     text = zone_net("fd00::1%" + "\\u202e" * 400 + "/64")
     message, line = rejection(text)
