@@ -433,7 +433,7 @@ def _nat_map(kind: str, value: dict[str, Any], family: str,
              sets: dict[str, dict[str, Any]]) -> tuple[list[Match], NatMapStatement]:
     """``dnat ip to tcp dport map { 80 : 198.18.3.2 }``, ``dnat ip to ip daddr . tcp dport map
     { … : addr . port }``, ``redirect to tcp dport map { 80 : 8080 }``, named maps."""
-    if set(value) - {"addr", "port", "family"} or kind == "masquerade":
+    if set(value) - {"addr", "port", "family"}:
         raise _Unsupported
     version = {"ip": 4, "ip6": 6}.get(value.get("family") or family)
     addr, port = value.get("addr"), value.get("port")
@@ -624,11 +624,12 @@ def _unwrap(e: Any) -> Any:
 
 
 def _compare_range(op: str, right: Any, fld: str) -> Any:
+    """``<``/``>`` on one of :data:`_RANGE_FIELDS` (addresses and ports) as an interval."""
     if fld.startswith(("saddr", "daddr")):
         a = int(ipaddress.ip_address(right))
         top = (1 << 32) - 1 if fld.endswith("4") else (1 << 128) - 1
     else:
-        a, top = int(right), 65535 if fld in ("sport", "dport", "ctorig_dport", "ctorig_sport") else ALL
+        a, top = int(right), 65535
     lo, hi = {"<": (0, a - 1), "<=": (0, a), ">": (a + 1, top), ">=": (a, top)}[op]
     return {"_range": (lo, hi)}
 
