@@ -31,9 +31,8 @@ def render_audit_text(result: AuditResult, *, tty: bool | None = None) -> str:
     for sev in sorted(counts, reverse=True):
         table = Table(title=f"{str(sev).upper()} ({counts[sev]})", title_justify="left",
                       title_style=_STYLE[sev], show_lines=True)
-        table.add_column("Id", no_wrap=True)
-        table.add_column("Finding")
-        table.add_column("Fix")
+        for col in ("Id", "Finding", "Fix"):
+            table.add_column(col, overflow="fold")
         for f in result.findings:
             if f.severity == sev:
                 loc = f" [{f.location[0]}:{f.location[1]}]" if f.location else ""

@@ -12,7 +12,9 @@ from rich.console import Console, RenderableType
 
 def render(items: Iterable[RenderableType], *, tty: bool | None = None, width: int | None = None) -> str:
     """Render to a string. ``tty`` defaults to whether stdout is a terminal; off a terminal
-    there are no ANSI codes and lines are not cut to a terminal width (pipes, files, cron mail).
+    there are no ANSI codes and lines are 200 columns wide (pipes, files, cron mail), not the
+    terminal's. A table cell wider than its column must fold (``overflow="fold"``): rich's default
+    cuts a long word with "…", which took the line number off a long ``file:line``.
     """
     if tty is None:
         tty = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None

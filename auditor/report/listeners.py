@@ -68,7 +68,7 @@ def listeners_text(target: str, listeners: Sequence[Listener]) -> str:
         return render([Text(f"{escape(target)}: no listening TCP or bound UDP sockets")])
     table = Table(title=f"Listening sockets on {escape(target)} ({len(listeners)})", title_justify="left")
     for col in ("Proto", "Address", "Port", "Scope", "Process (pid, user)"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for l in listeners:
         addr = f"[{l.address}]" if l.family == "ipv6" else l.address
         if l.interface:

@@ -37,7 +37,7 @@ def scan_text(r: ScanResult, explain: Sequence[Comparison] | None = None) -> str
                                   f"{r.method} scan, {r.duration:.1f}s"))]
     table = Table(title="open / closed ports (everything else filtered)", title_justify="left")
     for col in ("Source", "Proto", "Ports", "State", "Reason"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for e in r.entries:
         if e.state in ("open", "closed", "open_filtered") and not (e.state == "open_filtered" and e.ports[1] - e.ports[0] > 20):
             p = str(e.ports[0]) if e.ports[0] == e.ports[1] else f"{e.ports[0]}-{e.ports[1]}"
