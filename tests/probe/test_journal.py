@@ -32,6 +32,22 @@ def journal_doc(pid: int, actions, target="/proc/self/ns/net") -> dict:
     return {"pid": pid, "started": None, "target": target, "target_id": [st.st_dev, st.st_ino], "actions": actions}
 
 
+@pytest.fixture
+def namespaces_seen(monkeypatch):
+    """Limit the namespaces ``cleanup_leftovers`` sees to the ones a test names (none by default).
+
+    Besides journals it removes every probe namespace on the machine whose owner is dead: run as
+    root, a test of journals removed a killed scan's namespace that another suite on the machine
+    was about to check its own cleanup against (seen once, in a full run beside a unit run).
+    """
+    from auditor.probe import vantage
+
+    real = vantage.leftover_namespaces
+    names: set[str] = set()
+    monkeypatch.setattr(vantage, "leftover_namespaces", lambda prefix: [n for n in real(prefix) if n in names])
+    return names
+
+
 def test_journal_round_trip_and_discard(private_run_dir):
     j = Journal("fwa-probe-1-0", "/proc/self/ns/net")
     j.record({"kind": "netns", "name": "fwa-probe-1-0"})
@@ -56,7 +72,7 @@ def test_owner_identified_by_pid_and_start_time():
     {"kind": "route", "target_route": "198.18.0.1/32", "dev": "eth0; reboot"},
     {"kind": "exec", "cmd": "rm -rf /"},
 ])
-def test_journal_not_shaped_as_fwaudit_writes_it_is_left_alone(private_run_dir, action):
+def test_journal_not_shaped_as_fwaudit_writes_it_is_left_alone(private_run_dir, namespaces_seen, action):
     pid = dead_pid()
     name = f"fwa-probe-{pid}-0"
     write_journal(private_run_dir, name, journal_doc(pid, [action]))
@@ -75,7 +91,7 @@ def test_journal_of_a_live_run_is_not_touched(private_run_dir):
     assert [r for r in dead_runs() if r.name == name] == []
 
 
-def test_cleanup_reports_only_what_it_really_removed(private_run_dir):
+def test_cleanup_reports_only_what_it_really_removed(private_run_dir, namespaces_seen):
     """Reproduction: cleanup reported as removed things that were already gone."""
     pid = dead_pid()
     name = f"fwa-probe-{pid}-0"
@@ -98,11 +114,12 @@ def test_journal_symlink_is_not_followed(private_run_dir, tmp_path):
 
 
 @pytest.mark.root
-def test_cleanup_removes_a_dead_runs_prove_namespace_and_nothing_alive(private_run_dir):
+def test_cleanup_removes_a_dead_runs_prove_namespace_and_nothing_alive(private_run_dir, namespaces_seen):
     from auditor.probe.journal import PROVE_PREFIX
     from auditor.probe.namespaces import Namespace, leftover_namespaces
 
     dead, alive = Namespace(f"{PROVE_PREFIX}{dead_pid()}"), Namespace(f"{PROVE_PREFIX}{os.getpid()}")
+    namespaces_seen.update((dead.name, alive.name))
     try:
         removed, _ = cleanup_leftovers()
         assert f"netns {dead.name}" in removed and f"netns {alive.name}" not in removed
